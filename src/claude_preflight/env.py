@@ -1,0 +1,235 @@
+"""Env: the only code that touches the operating system.
+
+Probes ask an Env for facts; tests build an Env over temporary directories (a fake home, project
+and sysroot) and real processes, so every probe runs against real files without mocks.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import stat
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Files we open are read in chunks; nothing is ever read past the caller's limit.
+_CHUNK = 1 << 20
+
+
+class TooLarge(Exception):
+    """A file is larger than the caller's limit (its size is in .size)."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        super().__init__(f"{path}: {size} bytes")
+        self.path, self.size = path, size
+
+
+class NotRegularFile(Exception):
+    """A path names a directory, FIFO, socket or device where a file was expected."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        super().__init__(f"{path} is a {kind}")
+        self.path, self.kind = path, kind
+
+
+@dataclass(frozen=True)
+class RunResult:
+    argv: tuple[str, ...]
+    returncode: int | None  # None: timed out and killed
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+
+def file_kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISREG, "regular file"),
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISFIFO, "FIFO (named pipe)"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISLNK, "symbolic link"),
+    ):
+        if test(mode):
+            return name
+    return "special file"
+
+
+@dataclass(frozen=True)
+class Env:
+    home: Path
+    project: Path
+    sysroot: Path = Path("/")
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    # -- where Claude Code keeps things ------------------------------------------------------
+    @property
+    def config_dir(self) -> Path:
+        """~/.claude, or CLAUDE_CONFIG_DIR as Claude Code honours it."""
+        custom = self.environ.get("CLAUDE_CONFIG_DIR")
+        if custom:
+            return self.expand(custom)
+        return self.home / ".claude"
+
+    @property
+    def user_state_file(self) -> Path:
+        """~/.claude.json; with CLAUDE_CONFIG_DIR set it lives inside that directory."""
+        if self.environ.get("CLAUDE_CONFIG_DIR"):
+            return self.config_dir / ".claude.json"
+        return self.home / ".claude.json"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return Path(self.environ.get("TMPDIR") or "/tmp")
+
+    def expand(self, path: str) -> Path:
+        """Expand a leading ~ against this Env's home (not the real one)."""
+        if path == "~" or path.startswith("~/"):
+            return self.home / path[2:]
+        return Path(path)
+
+    def sys_path(self, path: str) -> Path:
+        """A system path (/proc/..., /etc/...) under the sysroot."""
+        return self.sysroot / path.lstrip("/")
+
+    def shown(self, path: Path) -> str:
+        """A path as a person would type it: ~ for this Env's home."""
+        try:
+            return "~/" + str(Path(path).relative_to(self.home))
+        except ValueError:
+            return str(path)
+
+    # -- identity ----------------------------------------------------------------------------
+    @property
+    def uid(self) -> int:
+        return os.geteuid()
+
+    @staticmethod
+    def user_name(uid: int) -> str:
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return f"uid {uid}"
+
+    @staticmethod
+    def now() -> float:
+        return time.time()
+
+    # -- files -------------------------------------------------------------------------------
+    @staticmethod
+    def stat(path: Path, follow: bool = True) -> os.stat_result:
+        return os.stat(path, follow_symlinks=follow)
+
+    @staticmethod
+    def access(path: Path, mode: int) -> bool:
+        return os.access(path, mode)
+
+    @staticmethod
+    def statvfs(path: Path) -> os.statvfs_result:
+        return os.statvfs(path)
+
+    @staticmethod
+    def read_bytes(path: Path, limit: int) -> bytes:
+        """Read a regular file, never more than `limit` bytes, never blocking.
+
+        O_NONBLOCK makes opening a FIFO return at once, and fstat on the open descriptor tells
+        what it really is (no race with a stat before the open).
+        """
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotRegularFile(Path(path), file_kind(info.st_mode))
+            if info.st_size > limit:
+                raise TooLarge(Path(path), info.st_size)
+            chunks, total = [], 0
+            while total <= limit:
+                chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+            if total > limit:  # grew while we read
+                raise TooLarge(Path(path), total)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def scandir(path: Path) -> list[os.DirEntry]:
+        with os.scandir(path) as entries:
+            return list(entries)
+
+    def walk(self, root: Path, limit: int) -> Iterator[tuple[Path, os.stat_result]]:
+        """Every entry below root with its lstat, depth first, at most `limit` entries.
+
+        Never follows symlinks (no loops); unreadable directories are passed over.
+        """
+        stack, seen = [Path(root)], 0
+        while stack:
+            directory = stack.pop()
+            try:
+                entries = self.scandir(directory)
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                yield Path(entry.path), info
+                seen += 1
+                if seen >= limit:
+                    return
+                if stat.S_ISDIR(info.st_mode):
+                    stack.append(Path(entry.path))
+
+    # -- processes ---------------------------------------------------------------------------
+    def which(self, name: str) -> str | None:
+        return shutil.which(name, path=self.environ.get("PATH", os.defpath))
+
+    def run(self, argv: list[str], timeout: float) -> RunResult:
+        """Run a command in its own process group; on timeout the whole group is killed."""
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(self.environ),
+            start_new_session=True,
+            text=True,
+            errors="replace",
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+            code: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            code = None
+        finally:
+            _kill_group(proc)  # reap grandchildren left in the group
+        return RunResult(tuple(argv), code, out, err, time.monotonic() - start)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.returncode is None:
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass

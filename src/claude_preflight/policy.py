@@ -1,0 +1,49 @@
+"""Thresholds and switches: every number a rule compares against, with its default.
+
+Each threshold is a pytest ini option (set in pytest.ini/pyproject or with `-o name=value`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class Policy:
+    disk_fail_gib: float = 1.0
+    disk_warn_gib: float = 5.0
+    disk_warn_inodes_percent: float = 5.0
+    old_session_days: float = 30.0
+    config_max_mb: float = 50.0
+    scan_max_entries: int = 200_000
+    check_timeout_s: float = 30.0
+    offline: bool = False
+
+    @property
+    def config_max_bytes(self) -> int:
+        return int(self.config_max_mb * 1e6)
+
+    @classmethod
+    def from_strings(cls, values: dict[str, str], **switches: bool) -> Policy:
+        """Build from ini strings; unknown names are ignored, bad numbers raise ValueError."""
+        kwargs: dict = dict(switches)
+        for f in fields(cls):
+            if f.name in values and values[f.name] not in (None, ""):
+                kwargs[f.name] = type(getattr(cls, f.name))(float(values[f.name]))
+        return cls(**kwargs)
+
+
+# name -> help text; the defaults come from Policy itself.
+THRESHOLDS: dict[str, str] = {
+    "disk_fail_gib": "fail when a filesystem Claude Code writes to has less free space (GiB)",
+    "disk_warn_gib": "warn when a filesystem Claude Code writes to has less free space (GiB)",
+    "disk_warn_inodes_percent": "warn when fewer inodes than this percentage are free",
+    "old_session_days": "transcripts older than this many days count as old (disk evidence, cleanup command)",
+    "config_max_mb": "config files larger than this are reported, not parsed (MB)",
+    "scan_max_entries": "at most this many directory entries are visited by one scan",
+    "check_timeout_s": "a check still running after this many seconds fails as an internal error",
+}
+
+
+def default(name: str) -> str:
+    return str(getattr(Policy, name))

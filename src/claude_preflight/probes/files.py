@@ -1,0 +1,93 @@
+"""Reading JSON files that may be missing, huge, binary, a FIFO, a directory or a symlink loop."""
+
+from __future__ import annotations
+
+import errno
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from claude_preflight.env import Env, NotRegularFile, TooLarge
+
+
+@dataclass(frozen=True)
+class JsonError:
+    message: str
+    line: int
+    column: int
+    line_text: str
+    at_end: bool = False  # the text ended before the JSON did
+
+
+@dataclass(frozen=True)
+class JsonFile:
+    """What reading one JSON file found. `state` is one of:
+
+    missing, not-a-file, unreadable, too-large, invalid-json, ok
+    """
+
+    path: Path
+    state: str
+    size: int | None = None
+    kind: str | None = None  # for not-a-file: "directory", "FIFO (named pipe)", ...
+    error: str | None = None  # OS error text for unreadable
+    data: Any = None
+    json_error: JsonError | None = None
+    bad_utf8: tuple[int, int] | None = None  # (line, column) of the first invalid byte
+
+    @property
+    def exists(self) -> bool:
+        return self.state != "missing"
+
+
+def _reject_constant(name: str) -> Any:
+    # JavaScript's JSON.parse (what Claude Code uses) rejects NaN and Infinity; so do we.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    line = data.count(b"\n", 0, offset) + 1
+    start = data.rfind(b"\n", 0, offset) + 1
+    return line, len(data[start:offset].decode("utf-8", "replace")) + 1
+
+
+def parse_json(text: str) -> tuple[Any, JsonError | None]:
+    try:
+        return json.loads(text, parse_constant=_reject_constant), None
+    except json.JSONDecodeError as exc:
+        lines = text.splitlines()
+        line_text = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
+        message = "file is empty" if not text.strip() else exc.msg
+        at_end = exc.pos >= len(text.rstrip())
+        return None, JsonError(message, exc.lineno, exc.colno, line_text[:300], at_end)
+    except ValueError as exc:
+        return None, JsonError(str(exc), 1, 1, "")
+
+
+def read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
+    """Read and parse one JSON file within `max_bytes`, turning every failure into facts."""
+    try:
+        raw = env.read_bytes(path, max_bytes)
+    except FileNotFoundError:
+        # A dangling symlink is "missing" too, as it is for Claude Code.
+        return JsonFile(path, "missing")
+    except NotRegularFile as exc:
+        return JsonFile(path, "not-a-file", kind=exc.kind)
+    except TooLarge as exc:
+        return JsonFile(path, "too-large", size=exc.size)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return JsonFile(path, "not-a-file", kind="symbolic link loop")
+        if exc.errno == errno.EISDIR:
+            return JsonFile(path, "not-a-file", kind="directory")
+        return JsonFile(path, "unreadable", error=f"{exc.strerror or exc} (errno {exc.errno})")
+    bad_utf8 = None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad_utf8 = _position(raw, exc.start)
+        text = raw.decode("utf-8", "replace")
+    data, error = parse_json(text)
+    state = "invalid-json" if error else "ok"
+    return JsonFile(path, state, size=len(raw), data=data, json_error=error, bad_utf8=bad_utf8)

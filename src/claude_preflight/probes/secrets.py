@@ -1,0 +1,55 @@
+"""Find the secret values a report must never show: env values, MCP env and headers, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from claude_preflight.env import Env
+from claude_preflight.probes.config import config_targets
+from claude_preflight.probes.files import read_json
+from claude_preflight.redact import is_secret_name
+
+
+def _server_secrets(servers) -> Iterator[str]:
+    if not isinstance(servers, dict):
+        return
+    for server in servers.values():
+        if not isinstance(server, dict):
+            continue
+        for section in ("env", "headers"):
+            values = server.get(section)
+            if isinstance(values, dict):
+                yield from (v for v in values.values() if isinstance(v, str))
+
+
+def _strings(obj) -> Iterator[str]:
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _strings(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            yield from _strings(value)
+
+
+def collect_secrets(env: Env, max_bytes: int) -> set[str]:
+    """Every secret value this run could come across. Unreadable files are passed over."""
+    found = {value for name, value in env.environ.items() if is_secret_name(name)}
+    for target in config_targets(env):
+        data = read_json(env, target.path, max_bytes).data
+        if not isinstance(data, dict):
+            continue
+        found.update(_server_secrets(data.get("mcpServers")))
+        if isinstance(data.get("env"), dict):
+            found.update(v for k, v in data["env"].items() if isinstance(v, str) and is_secret_name(k))
+        if target.kind == "user-state":
+            for project in (data.get("projects") or {}).values():
+                if isinstance(project, dict):
+                    found.update(_server_secrets(project.get("mcpServers")))
+            # Claude Code keeps the tail of approved keys, and older releases the key itself.
+            found.update(_strings(data.get("customApiKeyResponses")))
+            found.update(_strings(data.get("primaryApiKey")))
+    credentials = read_json(env, env.config_dir / ".credentials.json", 1_000_000).data
+    found.update(_strings(credentials))
+    return found

@@ -1,0 +1,68 @@
+"""One place that keeps secrets out of every output: terminal, HTML, JUnit, JSON, logs.
+
+Two layers: known secret values (collected from the environment and config files, see
+probes/secrets.py) and patterns for secrets we were not told about (Anthropic keys, bearer tokens,
+common token formats). At most the last 4 characters of a long secret are shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Environment variables whose values are secrets, by name.
+SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|AUTH|CREDENTIAL|COOKIE|SESSION_ID", re.IGNORECASE)
+
+# Shorter values are not redacted by value: replacing "1" or "true" everywhere would garble every report.
+MIN_SECRET_LENGTH = 6
+
+_PATTERNS = (
+    re.compile(r"(sk-ant-)[A-Za-z0-9_\-]{6,}"),  # Anthropic API keys and OAuth tokens
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=\-]{6,}"),
+    re.compile(r"(?i)((?:x-api-key|api[_-]?key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]{6,}"),
+    re.compile(r"()(?:ghp|gho|ghu|ghs|github_pat)_[A-Za-z0-9_]{10,}"),
+    re.compile(r"()xox[abprs]-[A-Za-z0-9\-]{10,}"),
+    re.compile(r"()AKIA[0-9A-Z]{16}"),
+)
+
+
+def mask(value: str) -> str:
+    """What is shown instead of a secret: its last 4 characters when it is long enough to spare them."""
+    return f"…{value[-4:]}" if len(value) >= 16 else "****"
+
+
+def is_secret_name(name: str) -> bool:
+    return bool(SECRET_NAME.search(name))
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        fresh = {s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_SECRET_LENGTH}
+        if fresh - self._secrets:
+            self._secrets |= fresh
+            ordered = sorted(self._secrets, key=len, reverse=True)  # longest first: no partial leaks
+            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def __call__(self, text: str) -> str:
+        if not text:
+            return text
+        if self._pattern is not None:
+            text = self._pattern.sub(lambda m: mask(m.group(0)), text)
+        for pattern in _PATTERNS:
+            text = pattern.sub(lambda m: m.group(1) + mask(m.group(0)[len(m.group(1)) :]), text)
+        return text
+
+    def value(self, obj):
+        """Redact every string inside a JSON-like structure."""
+        if isinstance(obj, str):
+            return self(obj)
+        if isinstance(obj, dict):
+            return {self(str(k)): self.value(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return type(obj)(self.value(v) for v in obj)
+        return obj

@@ -1,0 +1,1 @@
+"""Rules turn facts into Results; the remediation sits beside the condition that triggers it."""
