@@ -23,12 +23,23 @@ _PATTERNS = (
     re.compile(r"()(?:ghp|gho|ghu|ghs|github_pat)_[A-Za-z0-9_]{10,}"),
     re.compile(r"()xox[abprs]-[A-Za-z0-9\-]{10,}"),
     re.compile(r"()AKIA[0-9A-Z]{16}"),
+    # "SOME_TOKEN": "value" in JSON, and SOME_TOKEN=value in shell or env text
+    re.compile(r'(?i)("[^"]*(?:key|token|secret|passw|auth|credential)[^"]*"\s*:\s*")[^"]{6,}'),
+    re.compile(r"(?i)(\b\w*(?:KEY|TOKEN|SECRET|PASSW|AUTH)\w*=)[^\s'\"]{6,}"),
 )
+
+# Values of 12+ characters: long enough to be a token, short enough values (versions, names) stay readable.
+_JSON_STRING_VALUE = re.compile(r'((?:^|[:\[,])\s*)"((?:[^"\\]|\\.){12,})"(?!\s*:)')
 
 
 def mask(value: str) -> str:
     """What is shown instead of a secret: its last 4 characters when it is long enough to spare them."""
     return f"…{value[-4:]}" if len(value) >= 16 else "****"
+
+
+def mask_json_values(line: str) -> str:
+    """Mask every string value (not key) on a line of JSON we show from a file that may hold secrets."""
+    return _JSON_STRING_VALUE.sub(lambda m: f'{m.group(1)}"{mask(m.group(2))}"', line)
 
 
 def is_secret_name(name: str) -> bool:

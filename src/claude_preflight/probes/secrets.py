@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from claude_preflight.env import Env
@@ -22,6 +23,16 @@ def _server_secrets(servers) -> Iterator[str]:
                 yield from (v for v in values.values() if isinstance(v, str))
 
 
+_SECRET_OBJECT = re.compile(r'"(?:env|headers)"\s*:\s*\{([^{}]*)\}')
+_STRING_PAIR = re.compile(r'"(?:[^"\\]|\\.)*"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def loose_secrets(text: str) -> Iterator[str]:
+    """env/headers values found in text that may not parse (a corrupt file still prints its lines)."""
+    for block in _SECRET_OBJECT.finditer(text):
+        yield from _STRING_PAIR.findall(block.group(1))
+
+
 def _strings(obj) -> Iterator[str]:
     if isinstance(obj, str):
         yield obj
@@ -37,6 +48,10 @@ def collect_secrets(env: Env, max_bytes: int) -> set[str]:
     """Every secret value this run could come across. Unreadable files are passed over."""
     found = {value for name, value in env.environ.items() if is_secret_name(name)}
     for target in config_targets(env):
+        try:
+            found.update(loose_secrets(env.read_bytes(target.path, max_bytes).decode("utf-8", "replace")))
+        except Exception:  # noqa: BLE001 - missing, unreadable or odd files hold nothing we can read
+            pass
         data = read_json(env, target.path, max_bytes).data
         if not isinstance(data, dict):
             continue

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from claude_preflight.outcome import Result, fail, ok, skip, warn
 from claude_preflight.probes.config import ConfigTarget, StateCopies
 from claude_preflight.probes.files import JsonError, JsonFile
+from claude_preflight.redact import mask_json_values
 from claude_preflight.rules.settings_schema import (
     HOOK_EVENTS,
     MISPLACED_KEYS,
@@ -112,8 +113,11 @@ def _invalid_json(target: ConfigTarget, error: JsonError, copies: StateCopies | 
     where = str(target.path)
     evidence = [f"{where}: line {error.line}, column {error.column}: {error.message}"]
     if error.line_text:
-        evidence.append(f"line {error.line}: {error.line_text}")
-        evidence.append(" " * (len(f"line {error.line}: ") + error.column - 1) + "^")
+        # ~/.claude.json and .mcp.json hold MCP env values and headers: show their lines with values masked.
+        shown = error.line_text if target.kind == "settings" else mask_json_values(error.line_text)
+        evidence.append(f"line {error.line}: {shown}")
+        if shown == error.line_text:
+            evidence.append(" " * (len(f"line {error.line}: ") + error.column - 1) + "^")
     steps = [f"{CONSEQUENCE[target.kind]}", f"{_hint(error)} Edit line {error.line}, column {error.column} of {where}."]
     if target.kind == "user-state" and copies and copies.newest_backup:
         backup = copies.newest_backup

@@ -1,0 +1,46 @@
+"""Realistic homes and projects built from the real Claude Code files in tests/fixtures/real-claude/."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+FIXTURES = Path(__file__).parent / "fixtures" / "real-claude"
+SESSION = "ba05e2af-f266-4977-a803-495d0eb5ec50"
+
+
+def encode_cwd(path: Path) -> str:
+    """Claude Code's directory name for a project (every non-alphanumeric character becomes -)."""
+    return re.sub(r"[^A-Za-z0-9]", "-", str(path))
+
+
+def _copy(name: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(FIXTURES / name, target)
+
+
+def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
+    """A home and project as Claude Code 2.1.330 leaves them; `damaged` adds typical breakage."""
+    home, project = root / "home", root / "project"
+    claude = home / ".claude"
+    project.mkdir(parents=True)
+    _copy("config/user.claude.json.after-mcp-add.json", home / ".claude.json")
+    _copy("config/backups.claude.json.backup.EPOCHMS.json", claude / "backups" / ".claude.json.backup.1795335275548")
+    _copy("config/history.jsonl", claude / "history.jsonl")
+    _copy("config/plugins.store.cc-plugin-agents-md_builtin.json", claude / "plugins" / "store" / "cc-plugin-agents-md.json")
+    _copy("sessions-registry/stale-after-sigkill.PID.json", claude / "sessions" / "15510.json")
+    transcripts = claude / "projects" / encode_cwd(project)
+    for index, name in enumerate(sorted((FIXTURES / "transcripts").glob("*.jsonl"))):
+        _copy(f"transcripts/{name.name}", transcripts / f"{index:08d}-{SESSION[9:]}.jsonl")
+    (claude / "settings.json").write_text(
+        json.dumps({"permissions": {"allow": ["Bash(ls:*)"]}, "env": {"DISABLE_TELEMETRY": "1"}}, indent=2)
+    )
+    _copy("config/project.mcp.json.after-mcp-add-project-scope.json", project / ".mcp.json")
+    (project / "CLAUDE.md").write_text("# Project\nRun `make test` before committing.\n")
+    if damaged:
+        _copy("corrupt-inputs/settings.trailing-comma.json", claude / "settings.json")
+        _copy("corrupt-inputs/settings.unknown-key.json", project / ".claude" / "settings.json")
+        _copy("corrupt-inputs/user.claude.json.missing-comma", claude / "backups" / ".claude.json.corrupted.1795335275999")
+    return home, project

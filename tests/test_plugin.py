@@ -1,0 +1,168 @@
+"""The plugin end to end with pytester: statuses, exit codes, reports, containment, redaction."""
+
+from __future__ import annotations
+
+import json
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import claude_preflight
+import homes
+
+CHECKS = Path(__file__).resolve().parent.parent / "checks"
+SCHEMA = json.loads((Path(claude_preflight.__file__).parent / "claude-preflight-1.schema.json").read_text())
+
+
+def run_suite(pytester, home: Path, project: Path, *args: str):
+    reports = pytester.path / "reports"
+    return pytester.runpytest(
+        str(CHECKS),
+        "-p", "claude_preflight.plugin",
+        "-p", "no:cacheprovider",
+        "--home", str(home),
+        "--project", str(project),
+        "-o", f"reports_dir={reports}",
+        "-o", "disk_fail_gib=0", "-o", "disk_warn_gib=0", "-o", "disk_warn_inodes_percent=0",
+        *args,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def healthy(tmp_path):
+    return homes.build(tmp_path / "healthy")
+
+
+@pytest.fixture
+def damaged(tmp_path):
+    return homes.build(tmp_path / "damaged", damaged=True)
+
+
+def test_healthy_home_passes_with_exit_zero(pytester, healthy):
+    result = run_suite(pytester, *healthy)
+    assert result.ret == 0
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == 0 and outcomes.get("warned", 0) == 0
+    result.stdout.fnmatch_lines(["*claude-preflight: all clear*", "*JSON report:*", "*HTML report:*"])
+
+
+def test_warn_shows_as_W_and_WARN_and_does_not_fail(pytester, healthy):
+    home, project = healthy
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text('{"modle": "sonnet"}')
+    result = run_suite(pytester, home, project, "-v")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*test_config_file?project-settings? WARN*", "*1 warned*"])
+    result.stdout.fnmatch_lines(["*WARN config.file?project-settings?*", "*modle: not a setting*did you mean model?*"])
+    quiet = run_suite(pytester, home, project)
+    assert "W" in quiet.stdout.lines[quiet.stdout.lines.index(next(line for line in quiet.stdout.lines if "test_config.py" in line))]
+
+
+def test_strict_turns_a_warn_into_exit_one(pytester, healthy):
+    home, project = healthy
+    (home / ".claude" / "settings.json").write_text('{"modle": "sonnet"}')
+    assert run_suite(pytester, home, project).ret == 0
+    result = run_suite(pytester, home, project, "--strict")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*--strict: warn fails the run*"])
+
+
+def test_fail_exits_one_and_lists_remediation(pytester, damaged):
+    result = run_suite(pytester, *damaged)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(
+        [
+            "*claude-preflight: what to fix*",
+            "FAIL config.file?user-settings?: user settings is not valid JSON*",
+            "*Remediation:*",
+            "*ignores this whole file*",
+        ]
+    )
+    assert "= FAILURES =" not in result.stdout.str()  # the summary carries the remediation once
+
+
+def test_json_report_follows_schema(pytester, damaged):
+    out = pytester.path / "out.json"
+    run_suite(pytester, *damaged, "--json", str(out))
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["schema"] == "claude-preflight/1"
+    by_key = {(c["id"], c["target"]): c for c in document["checks"]}
+    settings = by_key[("config.file", str(damaged[0] / ".claude" / "settings.json"))]
+    assert settings["status"] == "fail" and "line 4, column 3" in "\n".join(settings["evidence"])
+    assert by_key[("config.corrupt-backups", None)]["status"] == "warn"
+    assert sum(document["summary"].values()) == len(document["checks"])
+    assert document["summary"]["fail"] == sum(c["status"] == "fail" for c in document["checks"])
+
+
+def test_html_report_has_status_remediation_and_family_tiles(pytester, damaged):
+    result = run_suite(pytester, *damaged)
+    html = (pytester.path / "reports" / "claude-preflight.html").read_text()
+    assert "<th>Remediation</th>" in html and ">Status</th>" in html
+    assert 'id="preflight-summary"' in html
+    assert 'class="preflight-tile" data-status="fail"' in html  # the config family
+    assert "ignores this whole file" in html  # remediation text, inside the rows' data
+    assert "<script" in html and 'href="assets' not in html  # self-contained: one file to attach
+    assert result.ret == 1
+
+
+def test_junit_carries_status_and_remediation(pytester, damaged):
+    junit = pytester.path / "junit.xml"
+    run_suite(pytester, *damaged, f"--junitxml={junit}")
+    cases = ET.parse(junit).getroot().iter("testcase")
+    props = {
+        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases
+    }
+    settings = props["test_config_file[user-settings]"]
+    assert settings["status"] == "fail"
+    assert "remove the comma" in settings["remediation"]
+    assert props["test_corrupt_backups"]["status"] == "warn"
+
+
+def test_crashing_probe_is_that_checks_fail_and_the_rest_runs(pytester, healthy, monkeypatch):
+    from claude_preflight.probes import disk
+
+    def boom(env, target):
+        raise RuntimeError("statvfs exploded")
+
+    monkeypatch.setattr(disk, "space", boom)
+    out = pytester.path / "out.json"
+    result = run_suite(pytester, *healthy, "--json", str(out))
+    assert result.ret == 1
+    checks = json.loads(out.read_text())["checks"]
+    crashed = [c for c in checks if c["id"] == "disk.space"]
+    assert crashed and all(c["status"] == "fail" for c in crashed)
+    assert "internal error in claude-preflight: RuntimeError: statvfs exploded" in crashed[0]["summary"]
+    assert "claude-preflight bug" in crashed[0]["remediation"]
+    assert {c["id"] for c in checks} >= {"config.file", "permissions.path", "permissions.ownership"}
+    assert (pytester.path / "reports" / "claude-preflight.html").exists()
+
+
+def test_hanging_probe_times_out(pytester, healthy, monkeypatch):
+    from claude_preflight.probes import permissions
+
+    def hang(env, root, limit, keep=10):
+        time.sleep(3)
+
+    monkeypatch.setattr(permissions, "foreign_owned", hang)
+    out = pytester.path / "out.json"
+    run_suite(pytester, *healthy, "--json", str(out), "-o", "check_timeout_s=0.3")
+    check = next(c for c in json.loads(out.read_text())["checks"] if c["id"] == "permissions.ownership")
+    assert check["status"] == "fail" and "timed out after 0.3 s" in check["summary"]
+
+
+def test_target_discovery_error_is_contained(pytester, healthy, monkeypatch):
+    from claude_preflight.probes import disk
+
+    def broken(env, path):
+        raise OSError("no mount table here")
+
+    monkeypatch.setattr(disk, "_mount_point", broken)  # used while listing the filesystems to check
+    out = pytester.path / "out.json"
+    result = run_suite(pytester, *healthy, "--json", str(out))
+    check = next(c for c in json.loads(out.read_text())["checks"] if c["id"] == "disk.space")
+    assert check["status"] == "fail" and "no mount table here" in "\n".join(check["evidence"])
+    assert "disk.space[discovery-error]" in result.stdout.str()
