@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import claude_preflight.checks
+
 from claude_preflight.checking import REGISTRY, discover, run_check
 from claude_preflight.env import Env
 from claude_preflight.policy import Policy

@@ -29,7 +29,10 @@ def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
     _copy("config/user.claude.json.after-mcp-add.json", home / ".claude.json")
     _copy("config/backups.claude.json.backup.EPOCHMS.json", claude / "backups" / ".claude.json.backup.1795335275548")
     _copy("config/history.jsonl", claude / "history.jsonl")
-    _copy("config/plugins.store.cc-plugin-agents-md_builtin.json", claude / "plugins" / "store" / "cc-plugin-agents-md.json")
+    _copy(
+        "config/plugins.store.cc-plugin-agents-md_builtin.json",
+        claude / "plugins" / "store" / "cc-plugin-agents-md.json",
+    )
     _copy("sessions-registry/stale-after-sigkill.PID.json", claude / "sessions" / "15510.json")
     transcripts = claude / "projects" / encode_cwd(project)
     for index, name in enumerate(sorted((FIXTURES / "transcripts").glob("*.jsonl"))):
@@ -42,5 +45,7 @@ def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
     if damaged:
         _copy("corrupt-inputs/settings.trailing-comma.json", claude / "settings.json")
         _copy("corrupt-inputs/settings.unknown-key.json", project / ".claude" / "settings.json")
-        _copy("corrupt-inputs/user.claude.json.missing-comma", claude / "backups" / ".claude.json.corrupted.1795335275999")
+        _copy(
+            "corrupt-inputs/user.claude.json.missing-comma", claude / "backups" / ".claude.json.corrupted.1795335275999"
+        )
     return home, project

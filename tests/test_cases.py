@@ -4,7 +4,6 @@ import os
 import tempfile
 
 import pytest
-
 from caserunner import all_cases, load, remove, run_case
 
 
@@ -22,7 +21,9 @@ def test_case(directory):
             matched = results if target == "*" else {target: results.get(target)}
             assert all(matched.values()), f"no result for target {target!r}; got {sorted(results)}"
             for name, got in matched.items():
-                assert got["status"] == wanted["status"], f"{name}: {got['status']} != {wanted['status']}\n{got['text']}"
+                assert got["status"] == wanted["status"], (
+                    f"{name}: {got['status']} != {wanted['status']}\n{got['text']}"
+                )
                 for word in wanted.get("words", []):
                     assert word in got["text"], f"{name}: {word!r} not in:\n{got['text']}"
         if "others" in case.spec:

@@ -7,11 +7,11 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import homes
 import jsonschema
 import pytest
 
 import claude_preflight
-import homes
 
 CHECKS = Path(__file__).resolve().parent.parent / "checks"
 SCHEMA = json.loads((Path(claude_preflight.__file__).parent / "claude-preflight-1.schema.json").read_text())
@@ -58,7 +58,12 @@ def test_warn_shows_as_W_and_WARN_and_does_not_fail(pytester, healthy):
     result.stdout.fnmatch_lines(["*test_config_file?project-settings? WARN*", "*1 warned*"])
     result.stdout.fnmatch_lines(["*WARN config.file?project-settings?*", "*modle: not a setting*did you mean model?*"])
     quiet = run_suite(pytester, home, project)
-    assert "W" in quiet.stdout.lines[quiet.stdout.lines.index(next(line for line in quiet.stdout.lines if "test_config.py" in line))]
+    assert (
+        "W"
+        in quiet.stdout.lines[
+            quiet.stdout.lines.index(next(line for line in quiet.stdout.lines if "test_config.py" in line))
+        ]
+    )
 
 
 def test_strict_turns_a_warn_into_exit_one(pytester, healthy):
@@ -113,9 +118,7 @@ def test_junit_carries_status_and_remediation(pytester, damaged):
     junit = pytester.path / "junit.xml"
     run_suite(pytester, *damaged, f"--junitxml={junit}")
     cases = ET.parse(junit).getroot().iter("testcase")
-    props = {
-        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases
-    }
+    props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
     settings = props["test_config_file[user-settings]"]
     assert settings["status"] == "fail"
     assert "remove the comma" in settings["remediation"]

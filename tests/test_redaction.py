@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 import homes
-from claude_preflight.redact import Redactor, mask, mask_json_values
+import pytest
 from test_plugin import run_suite
+
+from claude_preflight.redact import Redactor, mask, mask_json_values
 
 SECRETS = {
     "ANTHROPIC_API_KEY": "sk-ant-api03-PLANTEDkeyPLANTEDkeyPLANTED-k3yZ",
@@ -41,10 +41,10 @@ def planted(tmp_path, monkeypatch):
     (home / ".claude.json").write_text(text)
     # A corrupt .mcp.json whose offending line holds an env value, and settings whose bad line holds a key.
     (project / ".mcp.json").write_text(
-        '{"mcpServers": {"p": {"command": "x", "env": {"TOKEN_FOR_P": "%s"} "args": []}}}' % PROJECT_ENV
+        f'{{"mcpServers": {{"p": {{"command": "x", "env": {{"TOKEN_FOR_P": "{PROJECT_ENV}"}} "args": []}}}}}}'
     )
     (home / ".claude" / "settings.json").write_text(
-        '{\n  "env": {"ANTHROPIC_API_KEY": "%s" "MORE": "1"}\n}' % SECRETS["ANTHROPIC_API_KEY"]
+        '{{\n  "env": {{"ANTHROPIC_API_KEY": "{}" "MORE": "1"}}\n}}'.format(SECRETS["ANTHROPIC_API_KEY"])
     )
     return home, project
 

@@ -63,7 +63,9 @@ def discover(spec: CheckSpec, env) -> list:
 
 
 def internal_error(detail: str) -> Result:
-    return fail(f"internal error in claude-preflight: {detail.splitlines()[0] if detail else ''}", detail, remediation=BUG_HINT)
+    return fail(
+        f"internal error in claude-preflight: {detail.splitlines()[0] if detail else ''}", detail, remediation=BUG_HINT
+    )
 
 
 def _error_text(exc: BaseException) -> str:
@@ -71,7 +73,9 @@ def _error_text(exc: BaseException) -> str:
     return "".join(frames).strip()
 
 
-def run_check(spec: CheckSpec, call: Callable[[], Result], timeout: float, offline: bool = False, target=None) -> Result:
+def run_check(
+    spec: CheckSpec, call: Callable[[], Result], timeout: float, offline: bool = False, target=None
+) -> Result:
     """Run one check with containment: exceptions, timeouts and bad return values become a fail."""
     if isinstance(target, NoTarget):
         return internal_error(target.error) if target.error else skip(target.reason)

@@ -13,7 +13,9 @@ from claude_preflight import catalogue
 
 def list_checks() -> str:
     width = max(len(info.id) for info in catalogue.CATALOGUE)
-    return "\n".join(f"{info.id:<{width}}  {info.title}\n{'':<{width}}  cause: {info.cause}" for info in catalogue.CATALOGUE)
+    return "\n".join(
+        f"{info.id:<{width}}  {info.title}\n{'':<{width}}  cause: {info.cause}" for info in catalogue.CATALOGUE
+    )
 
 
 def pytest_args(args: list[str], cwd: Path) -> list[str]:

@@ -270,7 +270,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
             terminalreporter.write_line(f"    {line}")
         terminalreporter.write_line("")
     totals = ", ".join(f"{sum(r.status == s for r in state.records)} {s}" for s in ("ok", "warn", "fail", "skip"))
-    terminalreporter.write_line(f"claude-preflight: {totals}" + (" (--strict: warn fails the run)" if state.strict else ""))
+    terminalreporter.write_line(
+        f"claude-preflight: {totals}" + (" (--strict: warn fails the run)" if state.strict else "")
+    )
     terminalreporter.write_line(f"JSON report: {state.json_path}")
     if state.html_path:
         terminalreporter.write_line(f"HTML report: {state.html_path}")

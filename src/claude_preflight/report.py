@@ -92,16 +92,14 @@ def family_status(records: list[Record]) -> dict[str, str]:
 def html_summary(records: list[Record]) -> str:
     """The at-a-glance block at the top of the HTML report: counts and one tile per family."""
     total = counts(records)
-    count_html = " ".join(
-        f'<span style="color:{COLOURS[s]};font-weight:bold">{n} {s}</span>' for s, n in total.items()
-    )
+    count_html = " ".join(f'<span style="color:{COLOURS[s]};font-weight:bold">{n} {s}</span>' for s, n in total.items())
     tiles = []
     for family, status in family_status(records).items():
         members = [r for r in records if r.family == family]
         detail = ", ".join(f"{n} {s}" for s, n in counts(members).items() if n)
         tiles.append(
             f'<div class="preflight-tile" data-status="{status}" style="display:inline-block;margin:4px;'
-            f"padding:8px 14px;border-radius:6px;color:#fff;background:{COLOURS[status]};min-width:9em\">"
+            f'padding:8px 14px;border-radius:6px;color:#fff;background:{COLOURS[status]};min-width:9em">'
             f"<b>{html.escape(family)}</b><br>{status.upper()}<br><small>{html.escape(detail)}</small></div>"
         )
     verdict = worst(Status(r.status) for r in records).value if records else "skip"

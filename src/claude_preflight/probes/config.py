@@ -28,11 +28,17 @@ def config_targets(env: Env) -> list[ConfigTarget]:
         ConfigTarget("user-settings", "settings", "user settings", env.config_dir / "settings.json"),
         ConfigTarget("project-settings", "settings", "project settings", env.project / ".claude" / "settings.json"),
         ConfigTarget(
-            "project-local-settings", "settings", "local project settings", env.project / ".claude" / "settings.local.json"
+            "project-local-settings",
+            "settings",
+            "local project settings",
+            env.project / ".claude" / "settings.local.json",
         ),
         ConfigTarget("project-mcp", "mcp", "project MCP servers (.mcp.json)", env.project / ".mcp.json"),
         ConfigTarget(
-            "managed-settings", "settings", "managed (policy) settings", env.sys_path("/etc/claude-code/managed-settings.json")
+            "managed-settings",
+            "settings",
+            "managed (policy) settings",
+            env.sys_path("/etc/claude-code/managed-settings.json"),
         ),
     ]
 

@@ -114,4 +114,3 @@ def session_history(env: Env, older_than_days: float, limit: int) -> SessionHist
             old += 1
             old_bytes += info.st_size
     return SessionHistory(root, True, total, sessions, old, old_bytes, seen >= limit)
-

@@ -181,7 +181,7 @@ def _check_hooks(hooks: dict, findings: SchemaFindings) -> None:
             else:
                 for n, hook in enumerate(matcher["hooks"]):
                     if not isinstance(hook, dict) or not isinstance(hook.get("type"), str):
-                        findings.wrong_types.append(f"{where}.hooks[{n}]: expected an object with a \"type\" string")
+                        findings.wrong_types.append(f'{where}.hooks[{n}]: expected an object with a "type" string')
 
 
 def schema_findings(data: dict) -> SchemaFindings:
@@ -206,16 +206,16 @@ def evaluate_settings(target: ConfigTarget, data: dict) -> Result:
             f"{target.role}: {len(found.wrong_types)} value(s) of the wrong type, so Claude Code drops the whole file",
             *(f"{where}: {line}" for line in found.wrong_types + found.unknown_events + found.unknown_keys),
             remediation=f"{CONSEQUENCE['settings']} Give each listed key a value of the expected type, then check "
-            f"with `claude doctor` (its \"Invalid settings\" section lists what it rejects).",
+            f'with `claude doctor` (its "Invalid settings" section lists what it rejects).',
             docs=DOCS_SETTINGS,
         )
     if found.unknown_events:
         return warn(
             f"{target.role}: hooks under unknown event names are skipped",
             *(f"{where}: {line}" for line in found.unknown_events + found.unknown_keys),
-            remediation="Claude Code skips hook entries under an event it does not know (\"These settings entries "
-            f"were skipped\"), so those hooks never run. Rename each to a real event (PreToolUse, PostToolUse, "
-            f"Stop, SessionStart, ...).",
+            remediation='Claude Code skips hook entries under an event it does not know ("These settings entries '
+            'were skipped"), so those hooks never run. Rename each to a real event (PreToolUse, PostToolUse, '
+            "Stop, SessionStart, ...).",
             docs=DOCS_HOOKS,
         )
     if found.unknown_keys or found.soft_types:
@@ -234,7 +234,7 @@ def _evaluate_mcp_file(target: ConfigTarget, data: dict) -> Result:
     servers = data.get("mcpServers")
     if not isinstance(servers, dict):
         return fail(
-            f"{target.role}: no \"mcpServers\" object (found {json_type(servers)})",
+            f'{target.role}: no "mcpServers" object (found {json_type(servers)})',
             f"{where}: top-level keys {sorted(data)}",
             remediation=f"{CONSEQUENCE['mcp']} The file must look like "
             '{"mcpServers": {"name": {"command": "...", "args": []}}}; `claude mcp add --scope project` writes it.',

@@ -58,7 +58,11 @@ def evaluate_path(target: PathTarget, facts: PathFacts, user: str, uid: int) -> 
             f"{target.role} is not writable by you ({user})",
             _describe(facts),
             remediation=f"{WHY[target.id]} Give yourself write access:\n  chmod u+rwX '{where}'"
-            + (f"\nor, if another user owns it:\n  sudo chown \"$(id -un)\" '{where}'" if facts.owner_uid != uid else ""),
+            + (
+                f"\nor, if another user owns it:\n  sudo chown \"$(id -un)\" '{where}'"
+                if facts.owner_uid != uid
+                else ""
+            ),
             docs=DOCS,
         )
     return ok(f"{target.role} is writable by you", _describe(facts))

@@ -1,0 +1,38 @@
+"""The catalogue, the check modules and the README agree: one cannot drift from the others."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from caserunner import CASES, load_checks
+
+from claude_preflight import catalogue
+from claude_preflight.checking import REGISTRY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_catalogue_entry_has_exactly_one_check():
+    load_checks()
+    assert set(REGISTRY) == {info.id for info in catalogue.CATALOGUE}
+
+
+def test_every_check_is_driven_by_case_directories():
+    with_cases = {p.name for p in CASES.iterdir() if any(p.glob("*/case.json"))}
+    assert with_cases == {info.id for info in catalogue.CATALOGUE}
+
+
+def test_readme_table_is_the_catalogue():
+    readme = (ROOT / "README.md").read_text()
+    table = re.search(r"<!-- catalogue -->\n(.*?)\n<!-- /catalogue -->", readme, re.S)
+    assert table, "README.md lacks the <!-- catalogue --> block"
+    assert table.group(1).strip() == catalogue.markdown_table(), (
+        "README table out of date: regenerate it with `python -m claude_preflight.catalogue`"
+    )
+
+
+def test_families_have_docs_and_causes():
+    for info in catalogue.CATALOGUE:
+        assert info.docs.startswith("https://") and info.cause and info.title
+        assert info.id.startswith(info.family + ".")
