@@ -65,7 +65,9 @@ def main() -> None:
     print(f"{count} check results per run, {args.runs} runs each, HTML report on\n")
     run_s, run_rss = summarise("pytest checks (full, offline)", [measure(preflight, ROOT) for _ in range(args.runs)])
     cli_s, _ = summarise("claude-preflight (full, offline)", [measure(cli, work) for _ in range(args.runs)])
-    floor_s, floor_rss = summarise(f"floor: {count} trivial tests", [measure(floor, floor_dir) for _ in range(args.runs)])
+    floor_s, floor_rss = summarise(
+        f"floor: {count} trivial tests", [measure(floor, floor_dir) for _ in range(args.runs)]
+    )
     print(f"\nratio pytest checks / floor:    {run_s / floor_s:.2f} (target <= 1.5)")
     print(f"ratio claude-preflight / floor: {cli_s / floor_s:.2f}")
     print(f"peak RSS ratio:                 {run_rss / floor_rss:.2f}")

@@ -169,3 +169,10 @@ def test_target_discovery_error_is_contained(pytester, healthy, monkeypatch):
     check = next(c for c in json.loads(out.read_text())["checks"] if c["id"] == "disk.space")
     assert check["status"] == "fail" and "no mount table here" in "\n".join(check["evidence"])
     assert "disk.space[discovery-error]" in result.stdout.str()
+
+
+def test_html_skip_rows_read_as_a_sentence(pytester, healthy):
+    run_suite(pytester, *healthy)
+    html = (pytester.path / "reports" / "claude-preflight.html").read_text()
+    assert "Skipped: managed (policy) settings: not present" in html
+    assert "test_config.py&#x27;, 8, &#x27;Skipped" not in html and "test_config.py', 8, 'Skipped" not in html

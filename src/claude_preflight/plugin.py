@@ -5,6 +5,7 @@ Loaded by the clone's conftest.py (`pytest checks`) or by the console command wi
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -306,6 +307,13 @@ def pytest_html_results_table_row(report, cells) -> None:
     record = _record_of(report)
     cells.insert(2, html_status(record))
     cells.insert(3, html_remediation(record))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_html_results_table_html(report, data) -> None:
+    record = _record_of(report)
+    if record is not None and record.status == "skip":
+        data[:] = [html.escape(f"Skipped: {record.summary}") + "\n"]  # not pytest's raw (path, line, reason)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from claude_preflight.outcome import Result, fail, ok, skip, warn
 from claude_preflight.probes.config import ConfigTarget, StateCopies
@@ -98,7 +98,9 @@ def evaluate_config(target: ConfigTarget, doc: JsonFile, copies: StateCopies | N
         result = _evaluate_mcp_file(target, doc.data)
     else:
         result = ok(f"{target.role}: valid JSON ({doc.size} bytes)", where)
-    if encoding and result.status.value in ("ok",):
+    if encoding and result.status.value != "ok":
+        return replace(result, evidence=(*result.evidence, *encoding))
+    if encoding:
         return warn(
             f"{target.role} contains bytes that are not UTF-8",
             *encoding,

@@ -1,0 +1,71 @@
+"""run_check: the one way a check runs, and everything that can go wrong inside it."""
+
+from __future__ import annotations
+
+import time
+
+from claude_preflight.catalogue import CheckInfo
+from claude_preflight.checking import CheckSpec, NoTarget, discover, run_check
+from claude_preflight.outcome import Result, Status, ok, warn
+
+LOCAL = CheckSpec(CheckInfo("x.local", "x", "t", "c", "https://d"), function=lambda: None)
+NETWORK = CheckSpec(CheckInfo("x.net", "x", "t", "c", "https://d", network=True), function=lambda: None)
+
+
+def test_a_good_result_passes_through():
+    result = run_check(LOCAL, lambda: ok("fine"), timeout=5)
+    assert result == ok("fine")
+
+
+def test_an_exception_becomes_a_fail_with_its_text():
+    def boom():
+        raise ValueError("bad value 42")
+
+    result = run_check(LOCAL, boom, timeout=5)
+    assert result.status is Status.FAIL
+    assert result.summary == "internal error in claude-preflight: ValueError: bad value 42"
+    assert "claude-preflight bug" in result.remediation and "boom" in "\n".join(result.evidence)
+
+
+def test_system_exit_inside_a_probe_does_not_end_the_run():
+    def leave():
+        raise SystemExit(3)
+
+    assert run_check(LOCAL, leave, timeout=5).status is Status.FAIL
+
+
+def test_a_hang_becomes_a_fail_after_the_timeout():
+    start = time.monotonic()
+    result = run_check(LOCAL, lambda: time.sleep(10), timeout=0.2)
+    assert time.monotonic() - start < 5
+    assert result.status is Status.FAIL and "timed out after 0.2 s" in result.summary
+
+
+def test_a_non_result_is_a_bug():
+    assert "returned int, not a Result" in run_check(LOCAL, lambda: 3, timeout=5).summary
+
+
+def test_a_warn_without_remediation_is_a_bug():
+    bare = Result(Status.WARN, "something", ())
+    assert "without remediation" in run_check(LOCAL, lambda: bare, timeout=5).summary
+    assert run_check(LOCAL, lambda: warn("w", remediation="do x"), timeout=5).status is Status.WARN
+
+
+def test_offline_skips_network_checks_only():
+    assert run_check(NETWORK, lambda: ok("x"), timeout=5, offline=True).status is Status.SKIP
+    assert "--offline" in run_check(NETWORK, lambda: ok("x"), timeout=5, offline=True).summary
+    assert run_check(LOCAL, lambda: ok("x"), timeout=5, offline=True).status is Status.OK
+
+
+def test_discovery_with_nothing_found_skips_and_an_error_fails():
+    empty = CheckSpec(LOCAL.info, LOCAL.function, targets=lambda env: [])
+    (target,) = discover(empty, env=None)
+    assert run_check(empty, lambda: ok("never"), timeout=5, target=target).status is Status.SKIP
+
+    def broken(env):
+        raise OSError("no table")
+
+    (target,) = discover(CheckSpec(LOCAL.info, LOCAL.function, targets=broken), env=None)
+    assert isinstance(target, NoTarget) and target.id == "discovery-error"
+    result = run_check(LOCAL, lambda: ok("never"), timeout=5, target=target)
+    assert result.status is Status.FAIL and "no table" in result.text()
