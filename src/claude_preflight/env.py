@@ -170,6 +170,20 @@ class Env:
         with os.scandir(path) as entries:
             return list(entries)
 
+    def entries(self, directory: Path) -> list[tuple[Path, os.stat_result]]:
+        """A directory's entries with their lstat; [] when it cannot be listed, vanished entries left out."""
+        try:
+            listing = self.scandir(directory)
+        except OSError:
+            return []
+        found = []
+        for entry in listing:
+            try:
+                found.append((Path(entry.path), entry.stat(follow_symlinks=False)))
+            except OSError:
+                continue
+        return found
+
     def walk(self, root: Path, limit: int) -> Iterator[tuple[Path, os.stat_result]]:
         """Every entry below root with its lstat, depth first, at most `limit` entries.
 
@@ -177,22 +191,13 @@ class Env:
         """
         stack, seen = [Path(root)], 0
         while stack:
-            directory = stack.pop()
-            try:
-                entries = self.scandir(directory)
-            except OSError:
-                continue
-            for entry in entries:
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                yield Path(entry.path), info
+            for path, info in self.entries(stack.pop()):
+                yield path, info
                 seen += 1
                 if seen >= limit:
                     return
                 if stat.S_ISDIR(info.st_mode):
-                    stack.append(Path(entry.path))
+                    stack.append(path)
 
     # -- processes ---------------------------------------------------------------------------
     def which(self, name: str) -> str | None:

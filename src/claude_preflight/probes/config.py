@@ -72,19 +72,11 @@ def state_copies(env: Env) -> StateCopies:
     corrupted: list[StateCopy] = []
     backups: list[StateCopy] = []
     for directory in (env.config_dir / "backups", env.user_state_file.parent):
-        try:
-            entries = env.scandir(directory)
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            copy = StateCopy(Path(entry.path), info.st_mtime, info.st_size)
-            if entry.name.startswith(".claude.json.corrupted."):
+        for path, info in env.entries(directory):
+            copy = StateCopy(path, info.st_mtime, info.st_size)
+            if path.name.startswith(".claude.json.corrupted."):
                 corrupted.append(copy)
-            elif entry.name.startswith(".claude.json.backup") and info.st_size > 0:
+            elif path.name.startswith(".claude.json.backup") and info.st_size > 0:
                 backups.append(copy)
 
     def newest_first(copies: list[StateCopy]) -> tuple[StateCopy, ...]:

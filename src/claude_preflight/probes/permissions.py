@@ -94,18 +94,9 @@ class BlockedEntry:
 
 def blocked_tmp_entries(env: Env, limit: int = 50) -> tuple[BlockedEntry, ...]:
     """Claude Code's own entries in the temp directory (claude-*, cc-socks) this user cannot write."""
-    try:
-        entries = env.scandir(env.tmp_dir)
-    except OSError:
-        return ()
     blocked = []
-    for entry in entries:
-        if not (entry.name.startswith("claude") or entry.name == "cc-socks"):
-            continue
-        path = Path(entry.path)
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
+    for path, info in env.entries(env.tmp_dir):
+        if not (path.name.startswith("claude") or path.name == "cc-socks"):
             continue
         if info.st_uid != env.uid and not env.access(path, os.W_OK):
             blocked.append(BlockedEntry(path, env.user_name(info.st_uid)))
