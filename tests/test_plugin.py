@@ -98,7 +98,7 @@ def test_json_report_follows_schema(pytester, damaged):
     assert document["schema"] == "claude-preflight/1"
     by_key = {(c["id"], c["target"]): c for c in document["checks"]}
     settings = by_key[("config.file", str(damaged[0] / ".claude" / "settings.json"))]
-    assert settings["status"] == "fail" and "line 4, column 3" in "\n".join(settings["evidence"])
+    assert settings["status"] == "fail" and "line 3, column 28" in "\n".join(settings["evidence"])
     assert by_key[("config.corrupt-backups", None)]["status"] == "warn"
     assert sum(document["summary"].values()) == len(document["checks"])
     assert document["summary"]["fail"] == sum(c["status"] == "fail" for c in document["checks"])
@@ -122,7 +122,7 @@ def test_junit_carries_status_and_remediation(pytester, damaged):
     props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
     settings = props["test_config_file[user-settings]"]
     assert settings["status"] == "fail"
-    assert "remove the comma" in settings["remediation"]
+    assert "delete that comma" in settings["remediation"]
     assert props["test_corrupt_backups"]["status"] == "warn"
 
 

@@ -52,15 +52,27 @@ def _position(data: bytes, offset: int) -> tuple[int, int]:
     return line, len(data[start:offset].decode("utf-8", "replace")) + 1
 
 
+def _describe(text: str, message: str, pos: int) -> JsonError:
+    # Python before 3.13 reports a trailing comma at the next token; point at the comma itself, as 3.13 does.
+    rest = text[pos:].lstrip()
+    before = text[:pos].rstrip()
+    if rest[:1] in ("}", "]") and before.endswith(","):
+        pos = len(before) - 1
+        message = f"Illegal trailing comma before end of {'object' if rest[0] == '}' else 'array'}"
+    if not text.strip():
+        message = "file is empty"
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    lines = text.splitlines()
+    line_text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return JsonError(message, line, column, line_text[:300], pos >= len(text.rstrip()))
+
+
 def parse_json(text: str) -> tuple[Any, JsonError | None]:
     try:
         return json.loads(text, parse_constant=_reject_constant), None
     except json.JSONDecodeError as exc:
-        lines = text.splitlines()
-        line_text = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else ""
-        message = "file is empty" if not text.strip() else exc.msg
-        at_end = exc.pos >= len(text.rstrip())
-        return None, JsonError(message, exc.lineno, exc.colno, line_text[:300], at_end)
+        return None, _describe(text, exc.msg, exc.pos)
     except ValueError as exc:
         return None, JsonError(str(exc), 1, 1, "")
 

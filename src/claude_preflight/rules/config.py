@@ -40,8 +40,8 @@ def _hint(error: JsonError) -> str:
         return "The file is empty (often the result of a crash while the disk was full)."
     if error.at_end:
         return "The file ends before the JSON does: a closing } or ] is missing (or the file was cut short)."
-    if "trailing comma" in message or ("property name" in message and error.line_text.strip().startswith(("}", "]"))):
-        return "A comma stands before a closing bracket: remove the comma at the end of the previous line."
+    if "trailing comma" in message:
+        return "A comma stands before a closing bracket: delete that comma."
     if "delimiter" in message:
         return "A comma is missing: add one at the end of the previous value."
     if "bom" in message:
