@@ -82,7 +82,12 @@ def _apply(op: dict, root: Path) -> None:
         with open(path, "wb") as handle:
             handle.truncate(int(op["mb"] * 1e6))
     elif kind == "write":
-        data = op["latin1"].encode("latin-1") if "latin1" in op else op["text"].encode()
+        if "utf16" in op:
+            data = op["utf16"].encode("utf-16")  # with a byte-order mark, as Windows tools write it
+        elif "latin1" in op:
+            data = op["latin1"].encode("latin-1")
+        else:
+            data = op["text"].encode()
         path.write_bytes(data)
     elif kind == "age":
         when = time.time() - op["days"] * 86400

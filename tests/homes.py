@@ -33,7 +33,6 @@ def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
         "config/plugins.store.cc-plugin-agents-md_builtin.json",
         claude / "plugins" / "store" / "cc-plugin-agents-md.json",
     )
-    _copy("sessions-registry/stale-after-sigkill.PID.json", claude / "sessions" / "15510.json")
     transcripts = claude / "projects" / encode_cwd(project)
     for index, name in enumerate(sorted((FIXTURES / "transcripts").glob("*.jsonl"))):
         _copy(f"transcripts/{name.name}", transcripts / f"{index:08d}-{SESSION[9:]}.jsonl")

@@ -18,8 +18,12 @@ CHECKS = Path(__file__).resolve().parent.parent / "checks"
 SCHEMA = json.loads((Path(claude_preflight.__file__).parent / "claude-preflight-1.schema.json").read_text())
 
 
-def run_suite(pytester, home: Path, project: Path, *args: str):
+def run_suite(pytester, home: Path, project: Path, *args: str, machine: bool = False):
+    """Run the packaged checks over a home and project. Without `machine`, the memory family (which reads this
+    machine's RAM, kernel log and processes, not the home) is deselected so results do not depend on the host."""
     reports = pytester.path / "reports"
+    if not machine:
+        args = ("-k", "not memory", *args)
     return pytester.runpytest(
         str(CHECKS),
         "-p", "claude_preflight.plugin",
@@ -177,3 +181,21 @@ def test_html_skip_rows_read_as_a_sentence(pytester, healthy):
     html = (pytester.path / "reports" / "claude-preflight.html").read_text()
     assert "Skipped: managed (policy) settings: not present" in html
     assert not re.search(r"test_config\.py\S{0,12}, \d+, \S{0,12}Skipped", html)  # the raw tuple, however escaped
+
+
+def test_memory_family_runs_against_a_prepared_sysroot(pytester, healthy, tmp_path):
+    sysroot = tmp_path / "sysroot"
+    (sysroot / "proc").mkdir(parents=True)
+    (sysroot / "proc" / "meminfo").write_text(
+        "MemTotal: 4194304 kB\nMemAvailable: 1048576 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n"
+    )
+    out = pytester.path / "out.json"
+    run_suite(
+        pytester, *healthy, "--sysroot", str(sysroot), "--json", str(out), "-k", "headroom or cgroup", machine=True
+    )
+    checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}
+    assert (
+        checks["memory.headroom"]["status"] == "fail"
+        and "only 1.0 GiB available" in checks["memory.headroom"]["summary"]
+    )
+    assert checks["memory.cgroup"]["status"] == "skip"

@@ -55,6 +55,55 @@ CATALOGUE: tuple[CheckInfo, ...] = (
         "A full disk crashes Claude Code with ENOSPC and can leave ~/.claude.json empty",
         "https://code.claude.com/docs/en/troubleshooting",
     ),
+    CheckInfo(
+        "memory.headroom",
+        "memory",
+        "Enough available memory, RAM and free swap; no memory pressure",
+        "When memory runs out the kernel OOM-kills Claude Code without a word and the session is lost",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
+    CheckInfo(
+        "memory.cgroup",
+        "memory",
+        "The container / cgroup memory limit leaves room, and has killed nothing",
+        "A dev container's memory limit is what Claude Code hits first: an OOM kill inside the container",
+        "https://docs.docker.com/engine/containers/resource_constraints/",
+    ),
+    CheckInfo(
+        "memory.oom-kills",
+        "memory",
+        "No OOM kills since boot, none of them Claude Code",
+        "Kernel log lines `Killed process N (claude)` are the only trace an OOM-killed session leaves",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
+    CheckInfo(
+        "memory.wsl",
+        "memory",
+        "The WSL2 VM has enough memory and swap (.wslconfig)",
+        "WSL2 gives its VM half the host's RAM by default: Claude Code is OOM-killed within minutes to hours",
+        "https://learn.microsoft.com/windows/wsl/wsl-config",
+    ),
+    CheckInfo(
+        "memory.heap-flags",
+        "memory",
+        "NODE_OPTIONS heap size fits in RAM (JavaScript builds only)",
+        "A Node heap limit above physical RAM lets the OS kill Claude Code before the heap limit can act",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
+    CheckInfo(
+        "memory.claude-processes",
+        "memory",
+        "No pile of leftover or orphaned Claude Code processes",
+        "Idle sessions pile up (23 sessions, 19.5 GB on a 16 GB machine) until the host freezes or the OOM killer strikes",
+        f"{ISSUES}",
+    ),
+    CheckInfo(
+        "memory.killed-sessions",
+        "memory",
+        "No session was SIGKILLed (stale registry entries, ungraceful shutdowns)",
+        "A session killed by the OOM killer leaves a stale ~/.claude/sessions entry and may be missing from --resume",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
 )
 
 _BY_ID = {info.id: info for info in CATALOGUE}

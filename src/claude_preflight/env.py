@@ -165,6 +165,54 @@ class Env:
         finally:
             os.close(fd)
 
+    def read_text(self, path: Path, limit: int = 1 << 20) -> str:
+        """A small text file (/proc, /sys, config); bytes that are not UTF-8 are replaced."""
+        return self.read_bytes(path, limit).decode("utf-8", "replace")
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return os.path.lexists(path)
+
+    @staticmethod
+    def process_names() -> dict[int, str]:
+        """pid -> name of every process (one /proc read each, as cheap as `ps -e`)."""
+        import psutil
+
+        return {p.info["pid"]: p.info["name"] or "" for p in psutil.process_iter(["pid", "name"], ad_value="")}
+
+    @staticmethod
+    def process_details(pid: int, attrs: list[str]) -> dict | None:
+        """psutil attributes of one process (None where denied); None when it is gone."""
+        import psutil
+
+        try:
+            return psutil.Process(pid).as_dict(attrs, ad_value=None)
+        except psutil.Error:
+            return None
+
+    @staticmethod
+    def pid_exists(pid: int) -> bool:
+        import psutil
+
+        return psutil.pid_exists(pid)
+
+    @staticmethod
+    def children(pid: int) -> list[dict]:
+        """All descendants of a process, with pid, name and RSS."""
+        import psutil
+
+        try:
+            kids = psutil.Process(pid).children(recursive=True)
+        except psutil.Error:
+            return []
+        found = []
+        for kid in kids:
+            try:
+                found.append({"pid": kid.pid, "name": kid.name(), "rss": kid.memory_info().rss})
+            except psutil.Error:
+                continue
+        return found
+
     @staticmethod
     def scandir(path: Path) -> list[os.DirEntry]:
         with os.scandir(path) as entries:

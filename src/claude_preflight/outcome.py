@@ -57,3 +57,22 @@ def fail(summary: str, *evidence: str, remediation: str, docs: str | None = None
 def worst(statuses) -> Status:
     """The most severe status of an iterable (SKIP when empty)."""
     return max(statuses, key=lambda s: s.rank, default=Status.SKIP)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem among several that a rule weighs together."""
+
+    status: Status
+    summary: str
+    remediation: str
+
+
+def combine(findings: list[Finding], evidence: list[str], healthy: str, docs: str | None = None) -> Result:
+    """The worst finding decides the status and leads the summary; every remediation is kept, worst first."""
+    if not findings:
+        return ok(healthy, *evidence)
+    ordered = sorted(findings, key=lambda f: -f.status.rank)
+    summary = "; ".join(f.summary for f in ordered)
+    remediation = "\n".join(dict.fromkeys(f.remediation for f in ordered))
+    return Result(ordered[0].status, summary, tuple(evidence), remediation, docs)

@@ -20,6 +20,7 @@ from claude_preflight.checking import CheckSpec, internal_error, run_check
 from claude_preflight.env import Env
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
+from claude_preflight.probes.claude import claude_version
 from claude_preflight.probes.secrets import collect_secrets
 from claude_preflight.redact import Redactor
 from claude_preflight.report import Record, as_text, html_remediation, html_status, html_summary, json_document
@@ -232,25 +233,13 @@ def pytest_report_teststatus(report, config):
 
 
 # -- end of run: exit code, JSON, terminal summary -------------------------------------------
-def _claude_version(env: Env) -> str | None:
-    path = env.which("claude")
-    if not path:
-        return None
-    try:
-        run = env.run([path, "--version"], timeout=5)
-    except OSError:
-        return None
-    match = re.search(r"\d+\.\d+\.\d+\S*", run.stdout)
-    return match.group(0) if match else None
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None or not state.records:
         return
     if state.strict and exitstatus == 0 and any(r.status == "warn" for r in state.records):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    document = state.redact.value(json_document(state.records, _claude_version(state.env)))
+    document = state.redact.value(json_document(state.records, claude_version(state.env)))
     state.json_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = state.json_path.with_name(state.json_path.name + ".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

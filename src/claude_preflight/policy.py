@@ -17,6 +17,19 @@ class Policy:
     config_max_mb: float = 50.0
     scan_max_entries: int = 200_000
     check_timeout_s: float = 30.0
+    probe_timeout_s: float = 5.0
+    mem_available_fail_gib: float = 2.0
+    mem_available_warn_gib: float = 4.0
+    mem_total_warn_gib: float = 8.0
+    swap_used_warn_percent: float = 80.0
+    pressure_warn_avg60: float = 10.0
+    cgroup_fail_gib: float = 2.0
+    cgroup_warn_gib: float = 4.0
+    wsl_min_memory_gib: float = 8.0
+    wsl_min_swap_percent: float = 25.0
+    claude_process_warn_count: int = 3
+    claude_orphan_warn_hours: float = 24.0
+    claude_rss_fail_percent: float = 50.0
     offline: bool = False
 
     @property
@@ -42,6 +55,19 @@ THRESHOLDS: dict[str, str] = {
     "config_max_mb": "config files larger than this are reported, not parsed (MB)",
     "scan_max_entries": "at most this many directory entries are visited by one scan",
     "check_timeout_s": "a check still running after this many seconds fails as an internal error",
+    "probe_timeout_s": "timeout for each command a probe runs (dmesg, claude --version, cmd.exe)",
+    "mem_available_fail_gib": "fail when less memory than this is available (GiB)",
+    "mem_available_warn_gib": "warn when less memory than this is available (GiB)",
+    "mem_total_warn_gib": "warn when the machine has less RAM than this (GiB)",
+    "swap_used_warn_percent": "warn when more swap than this percentage is in use",
+    "pressure_warn_avg60": "warn when memory pressure (PSI some avg60) is over this",
+    "cgroup_fail_gib": "fail when this process's cgroup memory limit is under this (GiB)",
+    "cgroup_warn_gib": "warn when this process's cgroup memory limit is under this (GiB)",
+    "wsl_min_memory_gib": "warn when a WSL2 VM has less memory than this (GiB)",
+    "wsl_min_swap_percent": "warn when a WSL2 VM's swap is under this percentage of its memory",
+    "claude_process_warn_count": "warn when you run more Claude Code processes than this",
+    "claude_orphan_warn_hours": "warn about orphaned Claude Code sessions older than this (hours)",
+    "claude_rss_fail_percent": "fail when your Claude Code processes together use more than this percentage of RAM",
 }
 
 

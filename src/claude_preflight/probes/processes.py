@@ -1,0 +1,100 @@
+"""Running Claude Code processes: who, how old, how big, orphaned or not, and their MCP children."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from claude_preflight.env import Env
+from claude_preflight.probes.memory import is_claude_name
+
+ATTRS = ["pid", "ppid", "name", "exe", "cmdline", "username", "uids", "create_time", "memory_info", "terminal"]
+# A parent that adopts orphans (init, or a subreaper such as systemd --user or tini) means "orphaned" too.
+INIT_NAMES = frozenset({"init", "systemd", "tini", "dumb-init", "launchd", "s6-svscan", "runit", "catatonit"})
+JS_ENTRY = re.compile(r"(@anthropic-ai/claude-code|claude-code)/cli\.(m?js)$")
+
+
+@dataclass(frozen=True)
+class ClaudeProcess:
+    pid: int
+    ppid: int
+    user: str
+    uid: int | None
+    age_s: float
+    rss: int
+    tty: str | None
+    orphaned: bool
+    stream_json: bool
+    how: str  # why it counts as Claude Code
+    command: str
+    children: tuple[tuple[int, str, int], ...]  # (pid, name, rss) of descendants, e.g. MCP servers
+
+    @property
+    def children_rss(self) -> int:
+        return sum(rss for _, _, rss in self.children)
+
+
+VERSIONS_DIR = "/.local/share/claude/versions/"  # the native installer's binaries, in any user's home
+
+
+def _identify(info: dict) -> str | None:
+    name = info.get("name") or ""
+    cmdline = info.get("cmdline") or []
+    exe = info.get("exe") or ""
+    if name in ("claude", "claude.exe"):
+        return f"process named {name}"
+    if VERSIONS_DIR in exe or (cmdline and VERSIONS_DIR in cmdline[0]):
+        return "native build under ~/.local/share/claude/versions/"
+    if cmdline and os.path.basename(cmdline[0]) in ("claude", "claude.exe"):
+        return f"started as {cmdline[0]}"
+    if (name in ("node", "bun") or os.path.basename(exe) in ("node", "bun")) and any(
+        JS_ENTRY.search(arg) for arg in cmdline[1:3]
+    ):
+        return f"{name} running Claude Code's cli.js"
+    return None
+
+
+def _candidate(name: str) -> bool:
+    """Could this process be Claude Code? Decided from the name alone, so only candidates are read in full."""
+    return is_claude_name(name) or name in ("node", "bun") or name.startswith("claude")
+
+
+def claude_processes(env: Env) -> list[ClaudeProcess]:
+    """Every Claude Code process on the machine (other users' included, where visible)."""
+    now = env.now()
+    names = env.process_names()
+    found = []
+    for pid, name in names.items():
+        if pid == os.getpid() or not _candidate(name):
+            continue
+        info = env.process_details(pid, ATTRS)
+        if info is None:
+            continue
+        how = _identify(info)
+        if how is None:
+            continue
+        cmdline = info.get("cmdline") or []
+        ppid = info.get("ppid") or 0
+        tty = info.get("terminal")
+        orphaned = (ppid <= 1 or ppid not in names or names[ppid] in INIT_NAMES) and not tty
+        memory = info.get("memory_info")
+        uids = info.get("uids")
+        kids = env.children(info["pid"])
+        found.append(
+            ClaudeProcess(
+                pid=info["pid"],
+                ppid=ppid,
+                user=info.get("username") or "?",
+                uid=uids.real if uids else None,
+                age_s=max(0.0, now - (info.get("create_time") or now)),
+                rss=memory.rss if memory else 0,
+                tty=tty,
+                orphaned=orphaned,
+                stream_json="stream-json" in " ".join(cmdline),
+                how=how,
+                command=" ".join(cmdline)[:200] or info.get("name") or "",
+                children=tuple((k["pid"], k["name"], k["rss"]) for k in kids),
+            )
+        )
+    return sorted(found, key=lambda p: p.pid)
