@@ -200,7 +200,14 @@ def oom_evidence(env: Env, timeout: float) -> OomEvidence:
         vmstat = None
     errors = []
     # Never /proc/kmsg: reading it blocks. dmesg first, then the journal.
-    for source, argv in (("dmesg", ["dmesg", "--ctime"]), ("journalctl -k", ["journalctl", "-k", "-q", "--no-pager"])):
+    commands = (
+        ("dmesg", ["dmesg", "--ctime"]),  # human-readable times: the evidence says when
+        ("dmesg", ["dmesg"]),  # busybox and older util-linux have no --ctime
+        ("journalctl -k", ["journalctl", "-k", "-q", "--no-pager"]),
+    )
+    for source, argv in commands:
+        if source == "dmesg" and argv == ["dmesg"] and not any("--ctime" in e or "option" in e for e in errors):
+            continue  # plain dmesg only helps when --ctime was the problem
         binary = env.which(argv[0])
         if not binary:
             errors.append(f"{argv[0]}: not installed")
