@@ -7,12 +7,16 @@ from claude_preflight.rules.disk import evaluate_space
 
 @check("disk.space", targets=disk.filesystem_targets)
 def test_disk_space(env, policy, target):
-    history = disk.session_history(env, policy.old_session_days, policy.scan_max_entries)
-    holds_history = any(role in ("config dir",) for role in target.roles)
+    # The transcript history is evidence only on the filesystem that holds it.
+    history = (
+        disk.session_history(env, policy.old_session_days, policy.scan_max_entries)
+        if "config dir" in target.roles
+        else None
+    )
     return evaluate_space(
         target,
         disk.space(env, target),
-        history if holds_history else None,
+        history,
         fail_gib=policy.disk_fail_gib,
         warn_gib=policy.disk_warn_gib,
         warn_inodes_percent=policy.disk_warn_inodes_percent,

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 from claude_preflight import __version__
-from claude_preflight.checking import CheckSpec, internal_error, run_check
+from claude_preflight.checking import CheckSpec, discover, internal_error, run_check
 from claude_preflight.env import Env
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
 from claude_preflight.probes.claude import claude_version
 from claude_preflight.probes.secrets import collect_secrets
-from claude_preflight.redact import Redactor
+from claude_preflight.redact import Redactor, is_secret_name
 from claude_preflight.report import Record, as_text, html_remediation, html_status, html_summary, json_document
 
 REPORT_NAME = "claude-preflight"
@@ -82,7 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         redact.add(collect_secrets(env, policy.config_max_bytes))
     except Exception:  # noqa: BLE001 - pattern redaction still applies; the config checks report the file
-        redact.add(v for k, v in env.environ.items() if re.search("KEY|TOKEN|SECRET|PASSW|AUTH", k, re.I))
+        redact.add(v for k, v in env.environ.items() if is_secret_name(k))
     reports = Path(config.getini("reports_dir"))
     if not reports.is_absolute():
         reports = config.rootpath / reports
@@ -109,8 +109,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     spec = getattr(metafunc.function, "preflight_spec", None)
     if spec is None or spec.targets is None or "target" not in metafunc.fixturenames:
         return
-    from claude_preflight.checking import discover
-
     targets = discover(spec, metafunc.config.stash[STATE].env)
     metafunc.parametrize("target", targets, ids=[str(t.id) for t in targets])
 
