@@ -8,7 +8,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
