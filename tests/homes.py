@@ -47,4 +47,6 @@ def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
         _copy(
             "corrupt-inputs/user.claude.json.missing-comma", claude / "backups" / ".claude.json.corrupted.1795335275999"
         )
+        # A session left in the registry by a SIGKILL (its pid 15510 is not running here).
+        _copy("sessions-registry/stale-after-sigkill.PID.json", claude / "sessions" / "15510.json")
     return home, project

@@ -82,5 +82,7 @@ def test_installed_command_fails_on_a_damaged_home_and_lists(installed, hostile,
     run = run_installed(installed, hostile, "--home", str(home), "--project", str(project), *THRESHOLDS)
     assert run.returncode == 1
     assert "FAIL config.file[user-settings]" in run.stdout
+    if not os.path.exists("/proc/15510"):  # the registry entry's pid: dead here unless reused by chance
+        assert "WARN memory.killed-sessions" in run.stdout and "claude --resume 6ba75405" in run.stdout
     listing = run_installed(installed, hostile, "--list")
     assert listing.returncode == 0 and "disk.space" in listing.stdout

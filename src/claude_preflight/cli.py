@@ -27,7 +27,7 @@ def pytest_args(args: list[str], cwd: Path) -> list[str]:
     return [
         str(checks),
         "-c", str(package / "pytest.ini"),
-        "--rootdir", str(package),
+        "--rootdir", str(checks),  # node ids read test_config.py::..., installed or editable
         "--noconftest",
         "-p", "no:cacheprovider",  # would write .pytest_cache into site-packages
         "-p", "pytest_metadata.plugin",
