@@ -20,10 +20,11 @@ SCHEMA = json.loads((Path(claude_preflight.__file__).parent / "claude-preflight-
 
 def run_suite(pytester, home: Path, project: Path, *args: str, machine: bool = False):
     """Run the packaged checks over a home and project. Without `machine`, the memory family (which reads this
-    machine's RAM, kernel log and processes, not the home) is deselected so results do not depend on the host."""
+    machine's RAM, kernel log and processes, not the home) and the network family (this machine's credentials and
+    network) are deselected so results do not depend on the host."""
     reports = pytester.path / "reports"
     if not machine:
-        args = ("-k", "not memory", *args)
+        args = ("-k", "not memory and not network", *args)
     return pytester.runpytest(
         str(CHECKS),
         "-p", "claude_preflight.plugin",

@@ -84,6 +84,7 @@ def test_metadata_table_is_an_allowlist(pytester, planted, monkeypatch):
         ('{"GITHUB_TOKEN": "ghp_abcdefghijklmnopqrstu"}', "abcdefghijklmnopqrstu"),
         ("export OPENAI_API_KEY=abcdefghijkl5678", "abcdefghijkl"),
         ("AKIAABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOP"),
+        ("through the proxy http://alice:s3cret-proxy-pass@proxy.corp:3128 (CONNECT)", "s3cret-proxy-pass"),
     ],
 )
 def test_patterns_catch_secrets_nobody_told_us_about(text, secret):
@@ -118,3 +119,31 @@ def test_secret_files_are_read_within_bounds(tmp_path):
     (home / ".claude" / ".credentials.json").write_text('{"claudeAiOauth": {"accessToken": "oauth-access-token-1234"}}')
     env = Env(home=home, project=tmp_path, sysroot=Path("/nonexistent"), environ={"PATH": "/bin"})
     assert "oauth-access-token-1234" in collect_secrets(env, 1_000_000)
+
+
+def test_network_family_never_shows_the_key(pytester, tmp_path, monkeypatch):
+    """The key reaches a real HTTPS server and is rejected; no output may carry it."""
+    from servers import KEY_PREFIX, tls_api
+
+    server, ca = tls_api(tmp_path)
+    key = f"{KEY_PREFIX}plantedplanted-401"
+    try:
+        home, project = homes.build(tmp_path / "net")
+        monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", f"https://localhost:{server.port}")
+        monkeypatch.setenv("NODE_EXTRA_CA_CERTS", str(ca))
+        junit, out = pytester.path / "junit.xml", pytester.path / "out.json"
+        result = run_suite(pytester, home, project, "-k", "network", "-rA", f"--junitxml={junit}", "--json", str(out),
+                           "--live", machine=True)  # fmt: skip
+        assert key in server.seen_keys  # it really was sent
+        assert "rejects the credentials (401)" in result.stdout.str()
+        html = (pytester.path / "reports" / "claude-preflight.html").read_text()
+        for where, text in {
+            "terminal": result.stdout.str(),
+            "junit": junit.read_text(),
+            "json": out.read_text(),
+            "html": html,
+        }.items():
+            assert key not in text and key[:-4] not in text, f"the key leaked into the {where} output"
+    finally:
+        server.stop()

@@ -54,6 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--project", metavar="PATH", help="project Claude Code would start in (default: current directory)")
     group.addoption("--sysroot", metavar="PATH", default="/", help="root for /proc, /sys, /etc, /mnt/c (default: /)")
     group.addoption("--offline", action="store_true", help="checks that need the network end skip")
+    group.addoption("--live", action="store_true", help="also stream one real reply (spends about one output token)")
     group.addoption("--json", metavar="PATH", dest="preflight_json", help="write results as JSON (claude-preflight/1)")
     for name, text in THRESHOLDS.items():
         parser.addini(name, f"{text} (default {default(name)})", default=default(name))
@@ -76,7 +77,9 @@ def pytest_configure(config: pytest.Config) -> None:
     home = Path(config.getoption("home") or os.environ.get("HOME") or Path.home()).expanduser().absolute()
     project = Path(config.getoption("project") or config.invocation_params.dir).expanduser().absolute()
     env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute())
-    policy = Policy.from_strings({n: config.getini(n) for n in THRESHOLDS}, offline=config.getoption("offline"))
+    policy = Policy.from_strings(
+        {n: config.getini(n) for n in THRESHOLDS}, offline=config.getoption("offline"), live=config.getoption("live")
+    )
     redact = Redactor()
     try:
         redact.add(collect_secrets(env, policy.config_max_bytes))

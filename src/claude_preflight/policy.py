@@ -30,7 +30,15 @@ class Policy:
     claude_process_warn_count: int = 3
     claude_orphan_warn_hours: float = 24.0
     claude_rss_fail_percent: float = 50.0
+    network_timeout_s: float = 10.0
+    latency_samples: int = 3
+    latency_warn_s: float = 1.5
+    latency_fail_s: float = 5.0
+    latency_spread_warn_s: float = 1.0
+    oauth_expiry_warn_minutes: float = 60.0
+    live_model: str = "claude-haiku-4-5"
     offline: bool = False
+    live: bool = False
 
     @property
     def config_max_bytes(self) -> int:
@@ -42,7 +50,8 @@ class Policy:
         kwargs: dict = dict(switches)
         for f in fields(cls):
             if f.name in values and values[f.name] not in (None, ""):
-                kwargs[f.name] = type(getattr(cls, f.name))(float(values[f.name]))
+                kind = type(getattr(cls, f.name))
+                kwargs[f.name] = values[f.name] if kind is str else kind(float(values[f.name]))
         return cls(**kwargs)
 
 
@@ -67,6 +76,13 @@ THRESHOLDS: dict[str, str] = {
     "wsl_min_swap_percent": "warn when a WSL2 VM's swap is under this percentage of its memory",
     "claude_process_warn_count": "warn when you run more Claude Code processes than this",
     "claude_orphan_warn_hours": "warn about orphaned Claude Code sessions older than this (hours)",
+    "network_timeout_s": "timeout of each network phase (DNS, connect, TLS, first byte) in seconds",
+    "latency_samples": "how many requests the latency check times (they run at once)",
+    "latency_warn_s": "warn when the first byte from the API takes longer (seconds, median)",
+    "latency_fail_s": "fail when the first byte from the API takes longer (seconds, median)",
+    "latency_spread_warn_s": "warn when the latency samples differ by more than this (seconds)",
+    "oauth_expiry_warn_minutes": "warn when the OAuth login expires within this many minutes",
+    "live_model": "the model the --live streaming check asks for one token",
     "claude_rss_fail_percent": "fail when your Claude Code processes together use more than this percentage of RAM",
 }
 

@@ -23,6 +23,7 @@ _PATTERNS = (
     re.compile(r"()(?:ghp|gho|ghu|ghs|github_pat)_[A-Za-z0-9_]{10,}"),
     re.compile(r"()xox[abprs]-[A-Za-z0-9\-]{10,}"),
     re.compile(r"()AKIA[0-9A-Z]{16}"),
+    re.compile(r"(://[^:/@\s]+:)[^@\s/]{1,}(?=@)"),  # the password in scheme://user:password@host
     # "SOME_TOKEN": "value" in JSON, and SOME_TOKEN=value in shell or env text
     re.compile(r'(?i)("[^"]*(?:key|token|secret|passw|auth|credential)[^"]*"\s*:\s*")[^"]{6,}'),
     re.compile(r"(?i)(\b\w*(?:KEY|TOKEN|SECRET|PASSW|AUTH)\w*=)[^\s'\"]{6,}"),
@@ -30,6 +31,15 @@ _PATTERNS = (
 
 # Values of 12+ characters: long enough to be a token, short enough values (versions, names) stay readable.
 _JSON_STRING_VALUE = re.compile(r'((?:^|[:\[,])\s*)"((?:[^"\\]|\\.){12,})"(?!\s*:)')
+
+
+# Secrets found while checks run (an apiKeyHelper's output): every Redactor honours them from then on.
+_REMEMBERED: set[str] = set()
+
+
+def remember(value: str) -> None:
+    if isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH:
+        _REMEMBERED.add(value.strip())
 
 
 def mask(value: str) -> str:
@@ -62,6 +72,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
+        if not _REMEMBERED <= self._secrets:
+            self.add(_REMEMBERED)
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: mask(m.group(0)), text)
         for pattern in _PATTERNS:

@@ -1,0 +1,295 @@
+"""Network and API facts: which credentials Claude Code would use, CA and proxy settings, and one concurrent
+survey of the base URL (key check, latency samples, TLS, streaming) shared by every network check."""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from claude_preflight.env import Env
+from claude_preflight.probes import http
+from claude_preflight.probes.config import config_targets
+from claude_preflight.probes.files import read_json
+from claude_preflight.redact import remember
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+API_VERSION = "2023-06-01"
+OAUTH_BETA = "oauth-2025-04-20"
+
+
+def base_url(env: Env) -> str:
+    return (env.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+# -- credentials -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Credential:
+    source: str  # ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY, apiKeyHelper, oauth, bedrock, vertex, none
+    value: str | None = None  # the secret itself: never printed, only its last 4 characters
+    header: str | None = None  # "x-api-key" or "authorization"
+    detail: tuple[str, ...] = ()  # facts about where it came from (no secret in them)
+    problems: tuple[str, ...] = ()  # what is wrong with it, found without the network
+    expires_at_ms: int | None = None
+    error: str | None = None  # a helper that failed
+
+    @property
+    def sendable(self) -> bool:
+        return bool(self.value) and self.header is not None and not self.error
+
+
+def _settings_value(env: Env, key: str, max_bytes: int) -> tuple[str, str] | None:
+    """The winning value of a settings key: managed > local > project > user, as Claude Code merges them."""
+    order = {"managed-settings": 0, "project-local-settings": 1, "project-settings": 2, "user-settings": 3}
+    found = []
+    for target in config_targets(env):
+        if target.id in order:
+            data = read_json(env, target.path, max_bytes).data
+            if isinstance(data, dict) and isinstance(data.get(key), str):
+                found.append((order[target.id], data[key], str(target.path)))
+    return (found[min(range(len(found)), key=lambda i: found[i][0])][1:]) if found else None
+
+
+def _format_problems(value: str, name: str, base: str) -> list[str]:
+    problems = []
+    if value != value.strip():
+        problems.append(f"{name} has leading or trailing whitespace or a newline")
+    if value.strip()[:1] in "\"'" or value.strip()[-1:] in "\"'":
+        problems.append(f"{name} is wrapped in quotes (they are sent as part of the key)")
+    if re.search(r"\s", value.strip()):
+        problems.append(f"{name} contains whitespace")
+    if (
+        name == "ANTHROPIC_API_KEY"
+        and not value.strip().strip("\"'").startswith("sk-ant-")
+        and base == DEFAULT_BASE_URL
+    ):
+        problems.append(f"{name} does not look like an Anthropic key (they start with sk-ant-)")
+    return problems
+
+
+def credentials(env: Env, timeout: float, max_bytes: int) -> Credential:
+    e = env.environ
+    if e.get("CLAUDE_CODE_USE_BEDROCK") not in (None, "", "0"):
+        return _bedrock(env)
+    if e.get("CLAUDE_CODE_USE_VERTEX") not in (None, "", "0"):
+        return _vertex(env)
+    base = base_url(env)
+    for name, header in (("ANTHROPIC_AUTH_TOKEN", "authorization"), ("ANTHROPIC_API_KEY", "x-api-key")):
+        if e.get(name):
+            return Credential(name, e[name], header, (f"from the environment variable {name}",),
+                              tuple(_format_problems(e[name], name, base)))  # fmt: skip
+    helper = _settings_value(env, "apiKeyHelper", max_bytes)
+    if helper:
+        return _run_helper(env, *helper, timeout=timeout)
+    return _oauth(env)
+
+
+def _run_helper(env: Env, command: str, where: str, timeout: float) -> Credential:
+    detail = (f"apiKeyHelper from {where}: {command}",)
+    try:
+        run = env.run(["/bin/sh", "-c", command], timeout=timeout)
+    except OSError as exc:
+        return Credential("apiKeyHelper", detail=detail, error=f"could not run: {exc}")
+    if run.timed_out:
+        return Credential("apiKeyHelper", detail=detail, error=f"no answer within {timeout:g} s")
+    value = run.stdout.strip()
+    remember(value)  # the helper's output is a secret from now on, in every report
+    if run.returncode != 0 or not value:
+        return Credential("apiKeyHelper", detail=detail, error=f"exited {run.returncode} with {'no output' if not value else 'output'}"
+                          + (f": {run.stderr.strip().splitlines()[0]}" if run.stderr.strip() else ""))  # fmt: skip
+    return Credential(
+        "apiKeyHelper",
+        value,
+        "x-api-key",
+        detail,
+        tuple(_format_problems(run.stdout.rstrip("\n"), "the helper's output", "")),
+    )
+
+
+def _oauth(env: Env) -> Credential:
+    path = env.config_dir / ".credentials.json"
+    doc = read_json(env, path, 1 << 20)
+    oauth = doc.data.get("claudeAiOauth") if isinstance(doc.data, dict) else None
+    if not isinstance(oauth, dict) or not oauth.get("accessToken"):
+        where = f"{path}: {doc.state}" if doc.exists else f"{path} does not exist"
+        return Credential("none", detail=("no ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY or apiKeyHelper", where))
+    expires = oauth.get("expiresAt") if isinstance(oauth.get("expiresAt"), int) else None
+    return Credential(
+        "oauth", oauth["accessToken"], "authorization", (f"OAuth login in {path}",), expires_at_ms=expires
+    )
+
+
+def _bedrock(env: Env) -> Credential:
+    e = env.environ
+    problems, detail = [], ["CLAUDE_CODE_USE_BEDROCK is set: requests go to Amazon Bedrock"]
+    region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION")
+    if not region:
+        problems.append("no AWS_REGION (or AWS_DEFAULT_REGION): Claude Code needs it for Bedrock")
+    else:
+        detail.append(f"region {region}")
+    sources = [
+        ("AWS_BEARER_TOKEN_BEDROCK", bool(e.get("AWS_BEARER_TOKEN_BEDROCK"))),
+        (
+            "AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY",
+            bool(e.get("AWS_ACCESS_KEY_ID") and e.get("AWS_SECRET_ACCESS_KEY")),
+        ),
+        (f"AWS_PROFILE={e.get('AWS_PROFILE')}", bool(e.get("AWS_PROFILE"))),
+        ("~/.aws/credentials", env.exists(env.home / ".aws" / "credentials")),
+        ("~/.aws/config (SSO)", env.exists(env.home / ".aws" / "config")),
+    ]
+    found = [name for name, present in sources if present]
+    if found:
+        detail.append(f"AWS credentials: {', '.join(found)}")
+    else:
+        problems.append("no AWS credentials: no AWS_BEARER_TOKEN_BEDROCK, access keys, AWS_PROFILE or ~/.aws files")
+    return Credential("bedrock", detail=tuple(detail), problems=tuple(problems))
+
+
+def _vertex(env: Env) -> Credential:
+    e = env.environ
+    problems, detail = [], ["CLAUDE_CODE_USE_VERTEX is set: requests go to Google Vertex AI"]
+    if not e.get("ANTHROPIC_VERTEX_PROJECT_ID"):
+        problems.append("no ANTHROPIC_VERTEX_PROJECT_ID")
+    if not e.get("CLOUD_ML_REGION"):
+        problems.append("no CLOUD_ML_REGION")
+    explicit = e.get("GOOGLE_APPLICATION_CREDENTIALS")
+    adc = env.home / ".config" / "gcloud" / "application_default_credentials.json"
+    if explicit:
+        if env.exists(Path(explicit)):
+            detail.append(f"GOOGLE_APPLICATION_CREDENTIALS={explicit}")
+        else:
+            problems.append(f"GOOGLE_APPLICATION_CREDENTIALS names a missing file: {explicit}")
+    elif env.exists(adc):
+        detail.append(f"application default credentials: {adc}")
+    else:
+        problems.append(
+            "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`"
+        )
+    return Credential("vertex", detail=tuple(detail), problems=tuple(problems))
+
+
+# -- CA certificates and timeouts --------------------------------------------------------------------
+@dataclass(frozen=True)
+class CaFile:
+    path: str | None  # NODE_EXTRA_CA_CERTS, None when unset
+    state: str  # unset, missing, not-a-file, unreadable, not-pem, ok
+    certificates: int = 0
+    error: str | None = None
+    only_in_settings: str | None = None  # a settings file sets it in "env", the shell does not
+
+
+def ca_file(env: Env, max_bytes: int) -> CaFile:
+    path = env.environ.get("NODE_EXTRA_CA_CERTS")
+    settings = _settings_env(env, "NODE_EXTRA_CA_CERTS", max_bytes)
+    if not path:
+        return CaFile(None, "unset", only_in_settings=settings)
+    try:
+        text = env.read_text(Path(path), 10 << 20)
+    except FileNotFoundError:
+        return CaFile(path, "missing")
+    except (IsADirectoryError, OSError) as exc:
+        kind = getattr(exc, "kind", None)
+        if kind or isinstance(exc, IsADirectoryError):
+            return CaFile(path, "not-a-file", error=kind or "directory")
+        return CaFile(path, "unreadable", error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - NotRegularFile, TooLarge
+        return CaFile(path, "not-a-file", error=str(exc))
+    count = text.count("-----BEGIN CERTIFICATE-----")
+    if not count:
+        return CaFile(path, "not-pem")
+    try:
+        ssl.create_default_context().load_verify_locations(cadata=text)
+    except ssl.SSLError as exc:
+        return CaFile(path, "not-pem", count, error=str(exc))
+    return CaFile(path, "ok", count)
+
+
+def _settings_env(env: Env, name: str, max_bytes: int) -> str | None:
+    for target in config_targets(env):
+        data = read_json(env, target.path, max_bytes).data
+        if isinstance(data, dict) and isinstance(data.get("env"), dict) and name in data["env"]:
+            return str(target.path)
+    return None
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    api_timeout_ms: str | None
+    max_retries: str | None
+    mcp_timeout_ms: str | None
+
+
+def timeouts(env: Env) -> Timeouts:
+    e = env.environ
+    return Timeouts(e.get("API_TIMEOUT_MS"), e.get("CLAUDE_CODE_MAX_RETRIES"), e.get("MCP_TIMEOUT"))
+
+
+# -- the survey: every network measurement of a run, at once ------------------------------------------
+@dataclass
+class Survey:
+    base: str
+    credential: Credential
+    key_check: http.Exchange | None = None  # None: nothing to send (no key, Bedrock, Vertex, refused)
+    refused: str | None = None  # why the key was not sent
+    samples: list[http.Exchange] = field(default_factory=list)
+    stream: http.Exchange | None = None
+
+
+_SURVEYS: dict[tuple, tuple[Env, Survey]] = {}  # the Env is kept so its id() cannot be reused
+_LOCK = threading.Lock()
+
+
+def _auth_headers(credential: Credential) -> dict[str, str]:
+    headers = {"anthropic-version": API_VERSION, "user-agent": "claude-preflight"}
+    if credential.header == "x-api-key":
+        headers["x-api-key"] = credential.value.strip()
+    elif credential.header == "authorization":
+        headers["authorization"] = f"Bearer {credential.value.strip()}"
+        if credential.source == "oauth":
+            headers["anthropic-beta"] = OAUTH_BETA
+    return headers
+
+
+def survey(env: Env, policy) -> Survey:
+    """Run every network probe concurrently, once per run: the family costs about one timeout, not the sum."""
+    key = (id(env), policy)
+    with _LOCK:
+        if key not in _SURVEYS:
+            _SURVEYS[key] = (env, _run_survey(env, policy))
+        return _SURVEYS[key][1]
+
+
+def _run_survey(env: Env, policy) -> Survey:
+    base = base_url(env)
+    credential = credentials(env, policy.probe_timeout_s, policy.config_max_bytes)
+    result = Survey(base, credential)
+    extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS") if ca_file(env, policy.config_max_bytes).state == "ok" else None
+    common = {"environ": env.environ, "timeout": policy.network_timeout_s, "extra_ca": extra_ca}
+    parts = urlsplit(base)
+    if credential.sendable and parts.scheme != "https" and not http.is_loopback(parts.hostname or ""):
+        result.refused = f"{base} is plain http to a host that is not this machine: the key would travel in clear text"
+    jobs = {}
+    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="survey") as pool:
+        for n in range(policy.latency_samples):
+            # No credentials here: latency is measured with a request any server answers at once (401).
+            jobs[f"sample{n}"] = pool.submit(http.exchange, f"{base}/v1/models?limit=1", **common,
+                                             headers={"anthropic-version": API_VERSION})  # fmt: skip
+        if credential.sendable and not result.refused:
+            jobs["key"] = pool.submit(
+                http.exchange, f"{base}/v1/models?limit=1", **common, headers=_auth_headers(credential)
+            )
+            if policy.live:
+                body = json.dumps({"model": policy.live_model, "max_tokens": 1, "stream": True,
+                                   "messages": [{"role": "user", "content": "Say OK."}]}).encode()  # fmt: skip
+                headers = {**_auth_headers(credential), "content-type": "application/json"}
+                jobs["stream"] = pool.submit(http.exchange, f"{base}/v1/messages", **common, method="POST",
+                                             headers=headers, body=body, stream_events=True)  # fmt: skip
+    result.samples = [jobs[f"sample{n}"].result() for n in range(policy.latency_samples)]
+    result.key_check = jobs["key"].result() if "key" in jobs else None
+    result.stream = jobs["stream"].result() if "stream" in jobs else None
+    return result

@@ -1,0 +1,211 @@
+"""The network family against real servers on 127.0.0.1: an HTTPS API stand-in and a CONNECT proxy.
+
+No mock of the HTTP layer: every request crosses a real socket, TLS handshake and proxy tunnel.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+from caserunner import load_checks
+from servers import KEY_PREFIX, ConnectProxy, tls_api
+
+from claude_preflight.checking import REGISTRY, run_check
+from claude_preflight.env import Env
+from claude_preflight.outcome import Status
+from claude_preflight.policy import Policy
+from claude_preflight.probes import network
+
+FAST = Policy(network_timeout_s=1.5, probe_timeout_s=2)
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    server, ca = tls_api(tmp_path_factory.mktemp("ca"))
+    yield server, ca
+    server.stop()
+
+
+@pytest.fixture
+def proxy():
+    p = ConnectProxy()
+    yield p
+    p.stop()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_env(tmp_path: Path, **environ: str) -> Env:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return Env(home=home, project=tmp_path, environ={"PATH": os.environ["PATH"], **environ})
+
+
+def check(check_id: str, env: Env, policy: Policy = FAST):
+    load_checks()
+    spec = REGISTRY[check_id]
+    result = run_check(spec, lambda: spec.function(env=env, policy=policy), 30)
+    for value in env.environ.values():  # no secret in any result text
+        if value.startswith(KEY_PREFIX):
+            assert value not in result.text() and value[:-4] not in result.text()
+    return result
+
+
+def api_env(tmp_path, api, suffix: str, **extra) -> Env:
+    server, ca = api
+    return make_env(tmp_path, ANTHROPIC_API_KEY=f"{KEY_PREFIX}{suffix}", ANTHROPIC_BASE_URL=f"https://localhost:{server.port}",
+                    NODE_EXTRA_CA_CERTS=str(ca), **extra)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "suffix, status, words",
+    [
+        ("ok", Status.OK, ["the API accepts the credentials", "HTTP 200"]),
+        ("401", Status.FAIL, ["rejects the credentials (401)", "about 190 s", "invalid x-api-key"]),
+        ("403", Status.FAIL, ["not allowed to do this (403)", "does not retry a 403"]),
+        ("429", Status.WARN, ["rate limited (429)", "retry-after: 7", "anthropic-ratelimit-requests-remaining: 0"]),
+        ("500", Status.WARN, ["(500): Out of memory", "request-id: req_500_test"]),
+        ("529", Status.WARN, ["(529): Overloaded", "status.anthropic.com"]),
+        ("hang", Status.FAIL, ["first byte failed (timed out)", "API_TIMEOUT_MS"]),
+        ("cut", Status.FAIL, ["body failed", "cut it"]),
+    ],
+)
+def test_key_check_maps_every_answer(tmp_path, api, suffix, status, words):
+    result = check("network.api-key", api_env(tmp_path, api, suffix))
+    assert result.status is status, result.text()
+    for word in words:
+        assert word in result.text()
+    assert f"{KEY_PREFIX}{suffix}" in api[0].seen_keys  # the key really reached the server
+
+
+def test_bearer_token_and_masking(tmp_path, api):
+    server, ca = api
+    token = f"{KEY_PREFIX}ok"
+    env = make_env(tmp_path, ANTHROPIC_AUTH_TOKEN=token, ANTHROPIC_BASE_URL=f"https://localhost:{server.port}",
+                   NODE_EXTRA_CA_CERTS=str(ca))  # fmt: skip
+    result = check("network.api-key", env)
+    assert result.status is Status.OK and "ANTHROPIC_AUTH_TOKEN (…t-ok)" in result.text()
+
+
+def test_untrusted_certificate_fails_naming_the_issuer(tmp_path, api):
+    server, _ = api
+    env = make_env(tmp_path, ANTHROPIC_API_KEY=f"{KEY_PREFIX}ok", ANTHROPIC_BASE_URL=f"https://localhost:{server.port}")
+    tls = check("network.tls", env)
+    assert tls.status is Status.FAIL
+    assert "Preflight Test Corp" in tls.text() and "export NODE_EXTRA_CA_CERTS=" in tls.remediation
+    assert check("network.api-key", env).status is Status.FAIL
+    trusted = check("network.tls", api_env(tmp_path, api, "ok"))
+    assert trusted.status is Status.OK and "NODE_EXTRA_CA_CERTS" in trusted.summary
+
+
+def test_latency_phases_direct_and_slow(tmp_path, api):
+    result = check("network.latency", api_env(tmp_path, api, "ok"))
+    assert result.status is Status.OK
+    assert "direct (no proxy applies)" in result.text() and "tls" in result.text() and "dns" in result.text()
+    assert len([line for line in result.evidence if line.startswith("sample ")]) == 3
+
+
+def test_slow_first_byte_warns_and_fails_by_threshold(tmp_path, api):
+    server, _ = api
+    server.delay = 0.4
+    try:
+        env = api_env(tmp_path, api, "ok")
+        warned = check("network.latency", env, Policy(latency_warn_s=0.2, latency_fail_s=5))
+        failed = check("network.latency", api_env(tmp_path, api, "ok"), Policy(latency_warn_s=0.1, latency_fail_s=0.2))
+    finally:
+        server.delay = 0
+    assert warned.status is Status.WARN and "(over 0.2 s)" in warned.summary
+    assert failed.status is Status.FAIL and "(over 0.2 s)" in failed.summary
+
+
+def test_unreachable_base_url_fails_with_the_phase(tmp_path):
+    env = make_env(
+        tmp_path, ANTHROPIC_API_KEY=f"{KEY_PREFIX}ok", ANTHROPIC_BASE_URL=f"https://127.0.0.1:{closed_port()}"
+    )
+    result = check("network.latency", env)
+    assert result.status is Status.FAIL and "connect failed" in result.summary
+
+
+def test_through_a_connect_proxy_and_no_proxy_bypass(tmp_path, api, proxy):
+    env = api_env(tmp_path, api, "ok", HTTPS_PROXY=proxy.url)
+    latency = check("network.latency", env)
+    assert latency.status is Status.OK and f"through the proxy {proxy.url} (CONNECT)" in latency.text()
+    assert "proxy " in latency.text()  # the proxy phase is timed
+    assert check("network.api-key", env).status is Status.OK
+    assert len(proxy.tunnels) >= 4 and all(t.startswith("localhost:") for t in proxy.tunnels)
+    before = len(proxy.tunnels)
+    bypassed = check("network.latency", api_env(tmp_path, api, "ok", HTTPS_PROXY=proxy.url, NO_PROXY="localhost"))
+    assert "direct (no proxy applies)" in bypassed.text() and len(proxy.tunnels) == before
+
+
+def test_dead_proxy_fails_with_that_reason(tmp_path, api):
+    env = api_env(tmp_path, api, "ok", HTTPS_PROXY=f"http://127.0.0.1:{closed_port()}")
+    result = check("network.latency", env)
+    assert result.status is Status.FAIL and "connect (proxy) failed" in result.summary
+    assert "HTTPS_PROXY" in result.remediation
+
+
+@pytest.mark.parametrize(
+    "suffix, status, words",
+    [
+        ("ok", Status.OK, ["a streamed reply completed", "7 events"]),
+        (
+            "streamcut",
+            Status.FAIL,
+            ["did not complete", "without message_stop", "message_start, content_block_start, ping"],
+        ),
+        ("streamerror", Status.FAIL, ["in-stream error", "Overloaded"]),
+    ],
+)
+def test_streaming_with_live(tmp_path, api, suffix, status, words):
+    result = check("network.streaming", api_env(tmp_path, api, suffix), Policy(network_timeout_s=2, live=True))
+    assert result.status is status, result.text()
+    for word in words:
+        assert word in result.text()
+    sent = api[0].posted[-1]
+    assert sent["max_tokens"] == 1 and sent["stream"] is True
+
+
+def test_streaming_without_live_sends_nothing(tmp_path, api):
+    before = len(api[0].posted)
+    result = check("network.streaming", api_env(tmp_path, api, "ok"))
+    assert result.status is Status.SKIP and "--live" in result.summary and len(api[0].posted) == before
+
+
+def test_plain_http_key_is_only_sent_to_loopback(tmp_path):
+    env = make_env(tmp_path, ANTHROPIC_API_KEY=f"{KEY_PREFIX}ok", ANTHROPIC_BASE_URL="http://203.0.113.9:8080")
+    survey = network.survey(env, FAST)
+    assert survey.key_check is None and "clear text" in survey.refused
+    assert check("network.api-key", env).status is Status.FAIL
+
+
+def test_plain_http_to_loopback_is_allowed(tmp_path):
+    server = __import__("servers").ApiServer(None)
+    try:
+        env = make_env(
+            tmp_path, ANTHROPIC_API_KEY=f"{KEY_PREFIX}401", ANTHROPIC_BASE_URL=f"http://127.0.0.1:{server.port}"
+        )
+        assert check("network.api-key", env).status is Status.FAIL
+        assert f"{KEY_PREFIX}401" in server.seen_keys
+        assert check("network.tls", env).status is Status.SKIP
+    finally:
+        server.stop()
+
+
+def test_offline_skips_every_network_request(tmp_path, api):
+    before = len(api[0].seen_keys)
+    load_checks()
+    policy = Policy(offline=True)
+    env = api_env(tmp_path, api, "ok")
+    for check_id in ("network.api-key", "network.latency", "network.tls", "network.streaming"):
+        spec = REGISTRY[check_id]
+        result = run_check(spec, lambda s=spec: s.function(env=env, policy=policy), 10, offline=True)
+        assert result.status is Status.SKIP and "--offline" in result.summary
+    assert len(api[0].seen_keys) == before
