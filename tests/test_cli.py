@@ -16,7 +16,8 @@ from claude_preflight import catalogue
 from claude_preflight.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-THRESHOLDS = ["-o", "disk_fail_gib=0", "-o", "disk_warn_gib=0", "-o", "disk_warn_inodes_percent=0"]
+THRESHOLDS = ["-o", "disk_fail_gib=0", "-o", "disk_warn_gib=0", "-o", "disk_warn_inodes_percent=0", "--offline"]
+FAKE_KEY = "sk-ant-api03-wheeltestwheeltest-W7h3"  # well formed; --offline keeps it from being sent
 
 
 def test_list_prints_every_check_with_title_and_cause(capsys):
@@ -53,7 +54,8 @@ def hostile(tmp_path) -> Path:
 
 
 def run_installed(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "ANTHROPIC_", "CLAUDE_"))}
+    env["ANTHROPIC_API_KEY"] = FAKE_KEY
     return subprocess.run(
         [bin_dir / "claude-preflight", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -67,7 +69,7 @@ def test_installed_command_ignores_the_current_directory(installed, hostile, tmp
         installed, hostile, "--home", str(home), "--project", str(project), "--json", str(out), *THRESHOLDS
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    for planted in ("hostile conftest.py was loaded", "hostile test ran", "no-such-option", "test_hostile"):
+    for planted in ("hostile conftest.py was loaded", "hostile test ran", "no-such-option", "test_hostile", FAKE_KEY):
         assert planted not in run.stdout + run.stderr
     document = json.loads(out.read_text())
     assert {c["id"] for c in document["checks"]} == {info.id for info in catalogue.CATALOGUE}
