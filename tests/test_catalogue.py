@@ -25,6 +25,8 @@ DRIVEN_ELSEWHERE = {
     "network.latency": "tests/test_network.py (real HTTPS server and CONNECT proxy)",
     "network.tls": "tests/test_network.py (real HTTPS server, throwaway CA)",
     "network.streaming": "tests/test_network.py (real SSE endpoint)",
+    "mcp.server": "tests/test_mcp.py (real stdio and HTTP MCP servers)",
+    "mcp.context": "tests/test_mcp.py (real stdio MCP servers)",
 }
 
 

@@ -16,7 +16,16 @@ from claude_preflight import catalogue
 from claude_preflight.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-THRESHOLDS = ["-o", "disk_fail_gib=0", "-o", "disk_warn_gib=0", "-o", "disk_warn_inodes_percent=0", "--offline"]
+THRESHOLDS = [
+    "-o",
+    "disk_fail_gib=0",
+    "-o",
+    "disk_warn_gib=0",
+    "-o",
+    "disk_warn_inodes_percent=0",
+    "--offline",
+    "--no-mcp-start",
+]
 FAKE_KEY = "sk-ant-api03-wheeltestwheeltest-W7h3"  # well formed; --offline keeps it from being sent
 
 

@@ -147,3 +147,29 @@ def test_network_family_never_shows_the_key(pytester, tmp_path, monkeypatch):
             assert key not in text and key[:-4] not in text, f"the key leaked into the {where} output"
     finally:
         server.stop()
+
+
+def test_mcp_env_and_header_values_never_show(pytester, tmp_path, monkeypatch):
+    """Servers whose env and headers hold secrets, one failing with the secret in its stderr: none may show."""
+    import sys
+
+    tiny = str(Path(__file__).parent / "mcp_servers" / "tiny.py")
+    env_secret, header_secret = "mcp-env-secret-value-Q9z8", "mcp-header-secret-value-R7y6"
+    home, project = homes.build(tmp_path / "mcp")
+    state = {"mcpServers": {
+        "leaky": {"command": sys.executable, "args": ["-c", f"import sys; sys.stderr.write('token {env_secret} rejected'); sys.exit(1)"],
+                  "env": {"SERVICE_CREDENTIAL": env_secret}},
+        "remote": {"type": "http", "url": "http://127.0.0.1:9/mcp", "headers": {"X-Api": header_secret}},
+        "ok": {"command": sys.executable, "args": [tiny, "ok"], "env": {"PLAIN": env_secret}},
+    }}  # fmt: skip
+    (home / ".claude.json").write_text(json.dumps(state))
+    junit, out = pytester.path / "junit.xml", pytester.path / "out.json"
+    result = run_suite(
+        pytester, home, project, "-k", "mcp", "-rA", f"--junitxml={junit}", "--json", str(out), machine=True
+    )
+    text = result.stdout.str()
+    assert "user:leaky" in text and "rejected" in text  # its stderr was reported, with the secret masked
+    html = (pytester.path / "reports" / "claude-preflight.html").read_text()
+    for where, output in {"terminal": text, "junit": junit.read_text(), "json": out.read_text(), "html": html}.items():
+        for secret in (env_secret, header_secret):
+            assert secret not in output and secret[:-4] not in output, f"{secret} leaked into the {where} output"

@@ -157,6 +157,21 @@ CATALOGUE: tuple[CheckInfo, ...] = (
         "The defaults turn a silent API into a wait of up to 110 minutes; an overflowing API_TIMEOUT_MS fails at once",
         "https://code.claude.com/docs/en/settings",
     ),
+    CheckInfo(
+        "mcp.server",
+        "mcp",
+        "Each configured MCP server is valid, starts and answers initialize and tools/list",
+        "A malformed .mcp.json or a missing command is silent (`claude -p` exits 0 without the tools); a server "
+        "that never answers costs MCP_TIMEOUT at every start",
+        "https://code.claude.com/docs/en/mcp",
+    ),
+    CheckInfo(
+        "mcp.context",
+        "mcp",
+        "MCP tool definitions leave room in the context",
+        "A server's tool definitions can take tens of thousands of tokens: 'prompt is too long' sooner",
+        "https://code.claude.com/docs/en/mcp",
+    ),
 )
 
 _BY_ID = {info.id: info for info in CATALOGUE}

@@ -55,6 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sysroot", metavar="PATH", default="/", help="root for /proc, /sys, /etc, /mnt/c (default: /)")
     group.addoption("--offline", action="store_true", help="checks that need the network end skip")
     group.addoption("--live", action="store_true", help="also stream one real reply (spends about one output token)")
+    group.addoption("--no-mcp-start", action="store_true", help="MCP servers get static checks only (none is started)")
     group.addoption("--json", metavar="PATH", dest="preflight_json", help="write results as JSON (claude-preflight/1)")
     for name, text in THRESHOLDS.items():
         parser.addini(name, f"{text} (default {default(name)})", default=default(name))
@@ -78,7 +79,10 @@ def pytest_configure(config: pytest.Config) -> None:
     project = Path(config.getoption("project") or config.invocation_params.dir).expanduser().absolute()
     env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute())
     policy = Policy.from_strings(
-        {n: config.getini(n) for n in THRESHOLDS}, offline=config.getoption("offline"), live=config.getoption("live")
+        {n: config.getini(n) for n in THRESHOLDS},
+        offline=config.getoption("offline"),
+        live=config.getoption("live"),
+        mcp_start=not config.getoption("no_mcp_start"),
     )
     redact = Redactor()
     try:
@@ -244,6 +248,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     tmp = state.json_path.with_name(state.json_path.name + ".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     tmp.replace(state.json_path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Runs on Ctrl-C too: no MCP server started by a check may outlive the run.
+    from claude_preflight.probes.mcp import stop_all
+
+    stop_all()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

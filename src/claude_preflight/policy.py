@@ -37,8 +37,11 @@ class Policy:
     latency_spread_warn_s: float = 1.0
     oauth_expiry_warn_minutes: float = 60.0
     live_model: str = "claude-haiku-4-5"
+    mcp_timeout_s: float = 10.0
+    mcp_context_warn_tokens: int = 25_000
     offline: bool = False
     live: bool = False
+    mcp_start: bool = True
 
     @property
     def config_max_bytes(self) -> int:
@@ -83,6 +86,8 @@ THRESHOLDS: dict[str, str] = {
     "latency_spread_warn_s": "warn when the latency samples differ by more than this (seconds)",
     "oauth_expiry_warn_minutes": "warn when the OAuth login expires within this many minutes",
     "live_model": "the model the --live streaming check asks for one token",
+    "mcp_timeout_s": "how long an MCP server may take to answer initialize and tools/list (MCP_TIMEOUT wins when set)",
+    "mcp_context_warn_tokens": "warn when the tool definitions of all MCP servers together exceed this many tokens",
     "claude_rss_fail_percent": "fail when your Claude Code processes together use more than this percentage of RAM",
 }
 

@@ -175,6 +175,7 @@ def exchange(
     body: bytes | None = None,
     extra_ca: str | None = None,
     stream_events: bool = False,
+    read_body: bool = True,
 ) -> Exchange:
     """One request with every phase timed; never raises for network trouble (it is in the result)."""
     parts = urlsplit(url)
@@ -221,6 +222,8 @@ def exchange(
         try:
             if stream_events:
                 _read_events(response, x, begin)
+            elif not read_body or x.headers.get("content-type", "").startswith("text/event-stream"):
+                pass  # the status and headers answer the question; an event stream may never end
             else:
                 x.body = response.read(BODY_LIMIT)
                 expected = response.getheader("content-length")

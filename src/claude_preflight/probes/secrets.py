@@ -65,6 +65,9 @@ def collect_secrets(env: Env, max_bytes: int) -> set[str]:
             # Claude Code keeps the tail of approved keys, and older releases the key itself.
             found.update(_strings(data.get("customApiKeyResponses")))
             found.update(_strings(data.get("primaryApiKey")))
+    managed = read_json(env, env.sys_path("/etc/claude-code/managed-mcp.json"), max_bytes).data
+    if isinstance(managed, dict):
+        found.update(_server_secrets(managed.get("mcpServers")))
     credentials = read_json(env, env.config_dir / ".credentials.json", 1_000_000).data
     found.update(_strings(credentials))
     return found

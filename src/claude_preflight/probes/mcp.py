@@ -1,0 +1,449 @@
+"""MCP servers: where Claude Code finds them, whether each would start, and what its tools cost in context.
+
+A stdio handshake is about 60 lines of standard library (initialize, notifications/initialized, tools/list over
+newline-delimited JSON-RPC), much cheaper and clearer than importing the `mcp` package. Every server starts in a new
+process group, and every group is killed afterwards, also when the run is interrupted (`stop_all`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from claude_preflight import __version__
+from claude_preflight.env import Env
+from claude_preflight.probes import http
+from claude_preflight.probes.config import config_targets
+from claude_preflight.probes.files import read_json
+
+PROTOCOL_VERSION = "2025-06-18"
+SCOPE_ORDER = ("managed", "local", "project", "user")  # who wins when two scopes define the same name
+RUNTIMES = {
+    "npx": "Node.js (npx comes with npm): install Node.js 20 or newer from your package manager or nodejs.org",
+    "node": "Node.js: install Node.js 20 or newer",
+    "uvx": "uv: pip install uv   (or: curl -LsSf https://astral.sh/uv/install.sh | sh)",
+    "uv": "uv: pip install uv",
+    "python": "Python: install python3 (the command `python` may need to be `python3`)",
+    "python3": "Python 3: install python3",
+    "docker": "Docker: install Docker Engine or Docker Desktop, and start it",
+    "bunx": "Bun: install bun",
+    "deno": "Deno: install deno",
+}
+
+
+@dataclass(frozen=True)
+class Server:
+    scope: str  # user, local, project, managed
+    name: str
+    config: dict
+    source: Path
+    approved: bool  # Claude Code would start it (project servers need approval)
+    approval: str  # why (not) approved, in words
+    shadowed_by: str | None = None  # "local:github" when another scope's server of that name wins
+
+    @property
+    def id(self) -> str:
+        return f"{self.scope}:{self.name}"
+
+    @property
+    def label(self) -> str:
+        return self.id
+
+    @property
+    def transport(self) -> str:
+        return str(
+            self.config.get("type") or ("http" if "url" in self.config and "command" not in self.config else "stdio")
+        )
+
+
+def _servers_in(data, key: str = "mcpServers") -> dict:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _approval(env: Env, state: dict, max_bytes: int) -> tuple[set[str], set[str], bool, list[str]]:
+    """Project-server approvals from the settings files and ~/.claude.json's entry for this project."""
+    enabled, disabled, enable_all, where = set(), set(), False, []
+    sources = [
+        (str(t.path), read_json(env, t.path, max_bytes).data) for t in config_targets(env) if t.kind == "settings"
+    ]
+    project = (
+        _servers_in({"p": (state.get("projects") or {}).get(str(env.project))}, "p") if isinstance(state, dict) else {}
+    )
+    sources.append((f"{env.user_state_file} projects[{env.project}]", project))
+    for path, data in sources:
+        if not isinstance(data, dict):
+            continue
+        if isinstance(data.get("enabledMcpjsonServers"), list):
+            enabled |= {str(n) for n in data["enabledMcpjsonServers"]}
+        if isinstance(data.get("disabledMcpjsonServers"), list):
+            disabled |= {str(n) for n in data["disabledMcpjsonServers"]}
+        if data.get("enableAllProjectMcpServers") is True:
+            enable_all = True
+            where.append(path)
+    return enabled, disabled, enable_all, where
+
+
+def discover(env: Env, max_bytes: int) -> list[Server]:
+    """Every configured server, in every scope Claude Code reads, with which one wins a name clash."""
+    state = read_json(env, env.user_state_file, max_bytes).data
+    state = state if isinstance(state, dict) else {}
+    project_entry = (state.get("projects") or {}).get(str(env.project))
+    found: list[Server] = []
+    managed_path = env.sys_path("/etc/claude-code/managed-mcp.json")
+    for name, config in _servers_in(read_json(env, managed_path, max_bytes).data).items():
+        found.append(Server("managed", name, config, managed_path, True, "managed by your organisation"))
+    for name, config in _servers_in(project_entry).items():
+        found.append(Server("local", name, config, env.user_state_file, True, "local scope: yours, for this project"))
+    enabled, disabled, enable_all, where = _approval(env, state, max_bytes)
+    mcp_json = env.project / ".mcp.json"
+    for name, config in _servers_in(read_json(env, mcp_json, max_bytes).data).items():
+        if name in disabled:
+            found.append(Server("project", name, config, mcp_json, False, "disabled (disabledMcpjsonServers)"))
+        elif name in enabled:
+            found.append(Server("project", name, config, mcp_json, True, "approved (enabledMcpjsonServers)"))
+        elif enable_all:
+            found.append(
+                Server("project", name, config, mcp_json, True, f"approved by enableAllProjectMcpServers in {where[0]}")
+            )
+        else:
+            found.append(
+                Server(
+                    "project", name, config, mcp_json, False, "not approved yet: Claude Code asks before starting it"
+                )
+            )
+    for name, config in _servers_in(state).items():
+        found.append(Server("user", name, config, env.user_state_file, True, "user scope: yours, in every project"))
+    winners: dict[str, Server] = {}
+    for scope in SCOPE_ORDER:
+        for server in found:
+            if server.scope == scope and server.name not in winners:
+                winners[server.name] = server
+    return [
+        s
+        if winners[s.name] is s
+        else Server(s.scope, s.name, s.config, s.source, s.approved, s.approval, winners[s.name].id)
+        for s in found
+    ]
+
+
+# -- shape and ${VAR} references ------------------------------------------------------------------
+VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand(value: str, environ) -> tuple[str, list[str]]:
+    """Expand ${VAR} and ${VAR:-default} as Claude Code does; return the text and the unset names."""
+    missing: list[str] = []
+
+    def one(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        missing.append(name)
+        return ""
+
+    return VAR.sub(one, value), missing
+
+
+@dataclass(frozen=True)
+class Shape:
+    problems: tuple[str, ...]  # what is malformed (Claude Code skips or fails the server)
+    missing_vars: tuple[str, ...]  # ${VAR} references with no value and no default
+    argv: tuple[str, ...] = ()  # stdio: command and args, expanded
+    env: dict = field(default_factory=dict)  # stdio: the server's env, expanded (values are secrets)
+    url: str | None = None
+    headers: dict = field(default_factory=dict)  # values are secrets
+
+
+def shape(server: Server, environ) -> Shape:
+    c, problems, missing = server.config, [], []
+    if not isinstance(c, dict):
+        return Shape(("the entry is not an object",), ())
+
+    def exp(value, where: str) -> str:
+        if not isinstance(value, str):
+            problems.append(f"{where} must be a string, found {type(value).__name__}")
+            return ""
+        text, unset = expand(value, environ)
+        missing.extend(unset)
+        return text
+
+    kind = server.transport
+    if kind not in ("stdio", "http", "sse"):
+        return Shape((f'type "{kind}" is not one of stdio, http, sse',), ())
+    if kind == "stdio":
+        if "command" not in c:
+            problems.append('a stdio server needs "command"')
+        args = c.get("args", [])
+        if not isinstance(args, list):
+            problems.append(f'"args" must be a list of strings, found {type(args).__name__}')
+            args = []
+        env_map = c.get("env", {})
+        if not isinstance(env_map, dict):
+            problems.append(f'"env" must be an object of strings, found {type(env_map).__name__}')
+            env_map = {}
+        argv = [exp(c.get("command", ""), '"command"')] + [exp(a, f'"args"[{i}]') for i, a in enumerate(args)]
+        expanded_env = {k: exp(v, f'"env".{k}') for k, v in env_map.items()}
+        return Shape(tuple(problems), tuple(dict.fromkeys(missing)), tuple(argv), expanded_env)
+    if "url" not in c:
+        problems.append(f'an {kind} server needs "url"')
+    headers = c.get("headers", {})
+    if not isinstance(headers, dict):
+        problems.append(f'"headers" must be an object of strings, found {type(headers).__name__}')
+        headers = {}
+    url = exp(c.get("url", ""), '"url"')
+    expanded_headers = {k: exp(v, f'"headers".{k}') for k, v in headers.items()}
+    if url and not url.startswith(("http://", "https://")):
+        problems.append(f'"url" must start with http:// or https://: {url}')
+    return Shape(tuple(problems), tuple(dict.fromkeys(missing)), url=url, headers=expanded_headers)
+
+
+def resolve(command: str, path_value: str) -> str | None:
+    """Where the command would be found on the PATH the server gets (or itself, when it is a path)."""
+    if "/" in command:
+        return command if os.path.isfile(command) and os.access(command, os.X_OK) else None
+    return shutil.which(command, path=path_value)
+
+
+# -- running servers -----------------------------------------------------------------------------------
+_GROUPS: set[int] = set()
+_GROUPS_LOCK = threading.Lock()
+
+
+def stop_all() -> None:
+    """Kill every server process group still running (the run was interrupted)."""
+    with _GROUPS_LOCK:
+        groups = list(_GROUPS)
+        _GROUPS.clear()
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+@dataclass
+class Handshake:
+    started: bool = False
+    seconds: float = 0.0
+    server_info: dict = field(default_factory=dict)
+    protocol: str | None = None
+    tools: list = field(default_factory=list)
+    failure: str | None = None  # "exited", "timed out", "error", "stdout", "spawn", "http"
+    detail: str = ""
+    stderr_tail: list[str] = field(default_factory=list)
+    status: int | None = None  # http
+    phase: str | None = None  # http: the phase that failed
+
+    @property
+    def tool_chars(self) -> int:
+        return sum(len(json.dumps(tool, separators=(",", ":"))) for tool in self.tools)
+
+
+def _reader(stream, lines: queue.Queue, tail: list[str] | None, limit: int = 16 << 20) -> None:
+    for raw in iter(lambda: stream.readline(limit), b""):
+        text = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if tail is not None:
+            tail.append(text)
+            del tail[:-20]
+        else:
+            lines.put(text)
+    lines.put(None) if tail is None else None
+
+
+def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -> Handshake:
+    result = Handshake()
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=environ, cwd=cwd if cwd.is_dir() else None, start_new_session=True)  # fmt: skip
+    except OSError as exc:
+        result.failure, result.detail = "spawn", f"{exc.strerror or exc}: {argv[0]}"
+        return result
+    with _GROUPS_LOCK:
+        _GROUPS.add(proc.pid)
+    result.started = True
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines, None), daemon=True).start()
+    threading.Thread(target=_reader, args=(proc.stderr, lines, result.stderr_tail), daemon=True).start()
+    deadline = start + timeout
+
+    def send(message: dict) -> None:
+        proc.stdin.write((json.dumps(message) + "\n").encode())
+        proc.stdin.flush()
+
+    def answer(request_id: int) -> dict | None:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                result.failure, result.detail = "timed out", f"no answer within {timeout:g} s"
+                return None
+            try:
+                line = lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                code = proc.wait(timeout=5)
+                result.failure, result.detail = "exited", f"exited with code {code}"
+                return None
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                result.failure, result.detail = "stdout", line[:200]
+                return None
+            if isinstance(message, dict) and message.get("id") == request_id:
+                if "error" in message:
+                    result.failure, result.detail = "error", json.dumps(message["error"])[:300]
+                    return None
+                return message.get("result") or {}
+
+    try:
+        send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+            "clientInfo": {"name": "claude-preflight", "version": __version__}}})  # fmt: skip
+        init = answer(1)
+        if init is not None:
+            result.server_info = init.get("serverInfo") or {}
+            result.protocol = init.get("protocolVersion")
+            send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+            cursor, request_id = None, 2
+            while request_id < 12:  # at most 10 pages of tools
+                send(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": request_id,
+                        "method": "tools/list",
+                        "params": {"cursor": cursor} if cursor else {},
+                    }
+                )
+                page = answer(request_id)
+                if page is None:
+                    break
+                result.tools.extend(page.get("tools") or [])
+                cursor, request_id = page.get("nextCursor"), request_id + 1
+                if not cursor:
+                    break
+    except (BrokenPipeError, OSError) as exc:
+        if not result.failure:
+            code = proc.poll()
+            result.failure = "exited" if code is not None else "error"
+            result.detail = f"exited with code {code}" if code is not None else str(exc)
+    finally:
+        result.seconds = time.monotonic() - start
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait(timeout=5)
+        with _GROUPS_LOCK:
+            _GROUPS.discard(proc.pid)
+        time.sleep(0.02)  # let the stderr reader collect the last lines
+    return result
+
+
+def http_handshake(url: str, headers: dict, transport: str, environ, timeout: float, extra_ca: str | None) -> Handshake:
+    result = Handshake(started=True)
+    start = time.monotonic()
+    if transport == "sse":
+        x = http.exchange(url, environ=environ, timeout=timeout, headers={**headers, "accept": "text/event-stream"},
+                          extra_ca=extra_ca, read_body=False)  # fmt: skip
+    else:
+        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+            "clientInfo": {"name": "claude-preflight", "version": __version__}}}).encode()  # fmt: skip
+        x = http.exchange(url, environ=environ, timeout=timeout, method="POST", body=body, extra_ca=extra_ca,
+                          headers={**headers, "content-type": "application/json",
+                                   "accept": "application/json, text/event-stream"}, read_body=False)  # fmt: skip
+    result.seconds = time.monotonic() - start
+    result.status = x.status
+    if not x.ok:
+        result.failure, result.phase, result.detail = "http", x.error_phase, x.error or ""
+    elif x.status >= 400:
+        result.failure, result.detail = "http", f"HTTP {x.status}"
+    else:
+        result.protocol = x.headers.get("mcp-protocol-version")
+        result.detail = f"HTTP {x.status} {x.headers.get('content-type', '')}".strip()
+    return result
+
+
+@dataclass
+class McpFacts:
+    server: Server
+    shape: Shape
+    resolved: str | None = None  # stdio: the executable found
+    path: str = ""
+    handshake: Handshake | None = None
+    not_started: str | None = None  # why it was not started
+
+
+_SURVEYS: dict[tuple, tuple[Env, dict[str, McpFacts]]] = {}
+_LOCK = threading.Lock()
+
+
+def survey(env: Env, policy) -> dict[str, McpFacts]:
+    """Static facts for every server, and all handshakes run at once: ten servers cost the slowest one."""
+    key = (id(env), policy)
+    with _LOCK:
+        if key not in _SURVEYS:
+            _SURVEYS[key] = (env, _run_survey(env, policy))
+        return _SURVEYS[key][1]
+
+
+def timeout_s(env: Env, policy) -> float:
+    value = env.environ.get("MCP_TIMEOUT")
+    return int(value) / 1000 if value and value.isdigit() else policy.mcp_timeout_s
+
+
+def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
+    facts, jobs = {}, {}
+    timeout = timeout_s(env, policy)
+    extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS")
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="mcp") as pool:
+        for server in discover(env, policy.config_max_bytes):
+            s = shape(server, env.environ)
+            f = McpFacts(server, s)
+            facts[server.id] = f
+            server_env = {**env.environ, **s.env}
+            if server.transport == "stdio" and s.argv and s.argv[0]:
+                f.path = server_env.get("PATH", os.defpath)
+                f.resolved = resolve(s.argv[0], f.path)
+            if server.shadowed_by:
+                f.not_started = f"shadowed by {server.shadowed_by}"
+            elif s.problems or s.missing_vars:
+                f.not_started = "its configuration is broken"
+            elif not policy.mcp_start:
+                f.not_started = "--no-mcp-start: static checks only"
+            elif not server.approved:
+                f.not_started = f"not started: {server.approval} (claude-preflight starts only what Claude Code would)"
+            elif server.transport == "stdio":
+                if f.resolved:
+                    jobs[server.id] = pool.submit(
+                        stdio_handshake, [f.resolved, *s.argv[1:]], server_env, env.project, timeout
+                    )
+            else:
+                jobs[server.id] = pool.submit(
+                    http_handshake, s.url, s.headers, server.transport, env.environ, timeout, extra_ca
+                )
+    for server_id, job in jobs.items():
+        facts[server_id].handshake = job.result()
+    return facts
+
+
+def server_targets(env: Env) -> list[Server]:
+    from claude_preflight.policy import Policy
+
+    return discover(env, Policy().config_max_bytes)
