@@ -154,7 +154,14 @@ def evaluate(check_id: str, env: Env, policy: Policy) -> dict[str, dict]:
 
 
 def run_as_nobody(func, *args) -> dict:
-    """Call func(*args) in a forked child that has dropped to uid/gid 65534; return its JSON result."""
+    """Call func(*args) in a forked child that has dropped to uid/gid 65534; return its JSON result.
+
+    Everything the checks import is imported before the fork: the child may not be able to read the
+    interpreter's own files (here they live under /root), so a lazy import there would fail.
+    """
+    load_checks()
+    import concurrent.futures.thread  # noqa: F401 - concurrent.futures imports this lazily
+
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # child: never return into pytest

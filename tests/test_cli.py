@@ -65,6 +65,12 @@ def hostile(tmp_path) -> Path:
 def run_installed(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "ANTHROPIC_", "CLAUDE_"))}
     env["ANTHROPIC_API_KEY"] = FAKE_KEY
+    stand_in = cwd / "stand-in-bin"  # a `claude` for the installation family (the real one: test_real_claude.py)
+    stand_in.mkdir(exist_ok=True)
+    (stand_in / "claude").write_text('#!/bin/sh\nprintf "2.1.330 (Claude Code)\\n"\n')
+    (stand_in / "claude").chmod(0o755)
+    env["PATH"] = f"{stand_in}:{env['PATH']}"
+    env["NPM_CONFIG_PREFIX"] = str(cwd / "no-npm-prefix")
     return subprocess.run(
         [bin_dir / "claude-preflight", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )

@@ -21,11 +21,11 @@ SCHEMA = json.loads((Path(claude_preflight.__file__).parent / "claude-preflight-
 def run_suite(pytester, home: Path, project: Path, *args: str, machine: bool = False):
     """Run the packaged checks over a home and project. Without `machine`, the memory family (which reads this
     machine's RAM, kernel log and processes, not the home), the network family (this machine's credentials and
-    network) and the MCP family (the realistic home's servers point at commands this host may not have) are
-    deselected so results do not depend on the host."""
+    network), the MCP family (the realistic home's servers point at commands this host may not have) and the
+    installation family (this host's claude, node, limits) are deselected so results do not depend on the host."""
     reports = pytester.path / "reports"
     if not machine:
-        args = ("-k", "not test_memory and not test_network and not test_mcp", *args)
+        args = ("-k", "not test_memory and not test_network and not test_mcp and not test_install", *args)
     return pytester.runpytest(
         str(CHECKS),
         "-p", "claude_preflight.plugin",

@@ -122,6 +122,27 @@ class Env:
             return f"uid {uid}"
 
     @staticmethod
+    def nofile_limit() -> tuple[int | None, int | None]:
+        """The soft and hard RLIMIT_NOFILE of this process (what Claude Code started from here inherits)."""
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        unlimited = resource.RLIM_INFINITY
+        return (None if soft == unlimited else soft), (None if hard == unlimited else hard)
+
+    @staticmethod
+    def stdin_is_tty() -> bool:
+        import sys
+
+        return sys.stdin is not None and sys.stdin.isatty()
+
+    @staticmethod
+    def machine() -> str:
+        import platform
+
+        return platform.machine()
+
+    @staticmethod
     def now() -> float:
         return time.time()
 

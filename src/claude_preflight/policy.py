@@ -39,6 +39,10 @@ class Policy:
     live_model: str = "claude-haiku-4-5"
     mcp_timeout_s: float = 10.0
     mcp_context_warn_tokens: int = 25_000
+    inotify_min_watches: int = 524_288
+    inotify_min_instances: int = 256
+    nofile_min: int = 4096
+    snapshots_checked: int = 20
     offline: bool = False
     live: bool = False
     mcp_start: bool = True
@@ -88,6 +92,10 @@ THRESHOLDS: dict[str, str] = {
     "live_model": "the model the --live streaming check asks for one token",
     "mcp_timeout_s": "how long an MCP server may take to answer initialize and tools/list (MCP_TIMEOUT wins when set)",
     "mcp_context_warn_tokens": "warn when the tool definitions of all MCP servers together exceed this many tokens",
+    "inotify_min_watches": "warn when fs.inotify.max_user_watches is under this",
+    "inotify_min_instances": "warn when fs.inotify.max_user_instances is under this",
+    "nofile_min": "warn when the soft open-file limit (ulimit -n) is under this",
+    "snapshots_checked": "how many of the newest shell snapshots are parsed",
     "claude_rss_fail_percent": "fail when your Claude Code processes together use more than this percentage of RAM",
 }
 

@@ -1,0 +1,359 @@
+"""Which Claude Code installations exist, which one runs, and the runtime around it (Node, ripgrep, shell
+snapshots, OS limits, CPU, terminal)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from claude_preflight.env import Env
+from claude_preflight.probes.files import read_json
+
+VERSION = re.compile(r"(\d+\.\d+\.\d+)")
+
+
+@dataclass(frozen=True)
+class Installation:
+    path: str  # as found (on PATH or a known place)
+    real: str  # with links resolved: two entries with the same real path are one installation
+    method: str  # npm-global, npm-local, native, homebrew, unknown
+    version: str | None
+    runs: bool  # the first `claude` on PATH: the one a shell starts
+    executable: bool
+    problem: str | None = None  # did not answer --version, not executable
+    package_dir: str | None = None  # npm: the @anthropic-ai/claude-code package
+    on_path: bool = True
+
+
+def _method(env: Env, real: str, path: str) -> str:
+    if "/node_modules/@anthropic-ai/claude-code" in real or "/node_modules/.bin/" in path:
+        prefix = _npm_prefix(env)
+        if prefix and real.startswith(str(Path(prefix) / "lib" / "node_modules")):
+            return "npm-global"
+        return "npm-global" if "/lib/node_modules/" in real else "npm-local"
+    if "/.local/share/claude/versions/" in real or path == str(env.home / ".local" / "bin" / "claude"):
+        return "native"
+    if "/Cellar/" in real or "/Caskroom/" in real or "linuxbrew" in real or real.startswith("/opt/homebrew"):
+        return "homebrew"
+    return "unknown"
+
+
+_PREFIX_CACHE: dict[int, str | None] = {}
+
+
+def _npm_prefix(env: Env) -> str | None:
+    if env.environ.get("NPM_CONFIG_PREFIX"):
+        return env.environ["NPM_CONFIG_PREFIX"]
+    if id(env) not in _PREFIX_CACHE:
+        npm = env.which("npm")
+        prefix = None
+        if npm:
+            try:
+                run = env.run([npm, "prefix", "-g"], timeout=10)
+                prefix = run.stdout.strip().splitlines()[-1] if run.returncode == 0 and run.stdout.strip() else None
+            except OSError:
+                prefix = None
+        _PREFIX_CACHE[id(env)] = prefix
+    return _PREFIX_CACHE[id(env)]
+
+
+def npm_prefix(env: Env) -> str | None:
+    return _npm_prefix(env)
+
+
+def _package_dir(real: str) -> str | None:
+    marker = "/node_modules/@anthropic-ai/claude-code"
+    return real[: real.index(marker) + len(marker)] if marker in real else None
+
+
+def _version(env: Env, path: str, package_dir: str | None, timeout: float) -> tuple[str | None, str | None]:
+    try:
+        run = env.run([path, "--version"], timeout=timeout)
+    except OSError as exc:
+        return None, f"cannot run: {exc.strerror or exc}"
+    if run.timed_out:
+        return _package_version(env, package_dir), f"did not answer --version within {timeout:g} s"
+    match = VERSION.search(run.stdout)
+    if match:
+        return match.group(1), None
+    return _package_version(env, package_dir), f"--version printed no version (exit {run.returncode})"
+
+
+def _package_version(env: Env, package_dir: str | None) -> str | None:
+    if not package_dir:
+        return None
+    data = read_json(env, Path(package_dir) / "package.json", 1 << 20).data
+    return data.get("version") if isinstance(data, dict) else None
+
+
+def installations(env: Env, timeout: float) -> list[Installation]:
+    """Every `claude` on PATH in order, then the known places that are not on PATH."""
+    candidates: list[tuple[str, bool]] = []
+    for directory in env.environ.get("PATH", "").split(os.pathsep):
+        if directory:
+            candidates.append((str(Path(directory) / "claude"), True))
+    prefix = _npm_prefix(env)
+    known = [env.home / ".local" / "bin" / "claude"] + [
+        env.sys_path(p)
+        for p in ("/opt/homebrew/bin/claude", "/usr/local/bin/claude", "/home/linuxbrew/.linuxbrew/bin/claude")
+    ]
+    if prefix:
+        known.append(Path(prefix) / "bin" / "claude")
+    versions = env.home / ".local" / "share" / "claude" / "versions"
+    known += sorted((p for p, _ in env.entries(versions)), key=lambda p: p.name)
+    candidates += [(str(p), False) for p in known]
+    found, seen, first = [], set(), True
+    for path, on_path in candidates:
+        if not os.path.isfile(path) or path in seen:
+            continue
+        seen.add(path)
+        real = os.path.realpath(path)
+        executable = os.access(path, os.X_OK)
+        package_dir = _package_dir(real)
+        if executable:
+            version, problem = _version(env, path, package_dir, timeout)
+        else:
+            version, problem = _package_version(env, package_dir), "not executable"
+        runs = on_path and executable and first
+        if runs:
+            first = False
+        found.append(
+            Installation(path, real, _method(env, real, path), version, runs, executable, problem, package_dir, on_path)
+        )
+    return found
+
+
+# -- known-bad versions ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BadVersion:
+    versions: str
+    symptom: str
+    issue: str
+    install: str
+
+
+def known_bad() -> list[BadVersion]:
+    text = resources.files("claude_preflight").joinpath("data/known-bad-versions.json").read_text()
+    return [BadVersion(**entry) for entry in json.loads(text)["entries"]]
+
+
+# -- Node ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NodeFacts:
+    needed_by: tuple[str, ...]  # why Node matters here (JS build, npx MCP servers); empty: it does not
+    node: str | None  # path
+    version: str | None
+    npm: str | None
+    windows_side: bool  # node or npm resolves under /mnt/<drive>: the Windows install, seen from WSL
+    engines: str | None  # the installed package's engines.node
+    engines_from: str | None
+
+
+def node_facts(env: Env, running: Installation | None, mcp_commands: list[str], timeout: float) -> NodeFacts:
+    needed = []
+    if running and running.version and tuple(int(n) for n in running.version.split(".")[:3]) < (2, 1, 113):
+        needed.append(f"Claude Code {running.version} is the JavaScript build: it runs on Node")
+    node_servers = sorted({c for c in mcp_commands if os.path.basename(c) in ("npx", "node", "npm")})
+    if node_servers:
+        needed.append(f"MCP servers are started with {', '.join(node_servers)}")
+    node = env.which("node")
+    version = None
+    if node:
+        try:
+            run = env.run([node, "--version"], timeout=timeout)
+            version = run.stdout.strip().lstrip("v") or None
+        except OSError:
+            version = None
+    engines, source = None, None
+    if running and running.package_dir:
+        data = read_json(env, Path(running.package_dir) / "package.json", 1 << 20).data
+        if isinstance(data, dict) and isinstance(data.get("engines"), dict):
+            engines, source = data["engines"].get("node"), str(Path(running.package_dir) / "package.json")
+    npm = env.which("npm")
+    mnt = str(env.sys_path("/mnt")) + "/"
+    windows = any(p and os.path.realpath(p).startswith(mnt) for p in (node, npm))
+    return NodeFacts(tuple(needed), node, version, npm, windows, engines, source)
+
+
+def satisfies(version: str, spec: str) -> bool:
+    """npm-style range check for the forms engines use: >=, >, <=, <, =, ^, ~, x, spaces (and) and || (or)."""
+
+    def parts(v: str) -> tuple[int, ...]:
+        return tuple(int(n) for n in (re.findall(r"\d+", v) + ["0", "0", "0"])[:3])
+
+    have = parts(version)
+    for alternative in spec.split("||"):
+        ok = True
+        for clause in alternative.split():
+            match = re.match(r"(>=|<=|>|<|=|\^|~)?v?([\dx*.]+)", clause)
+            if not match:
+                continue
+            op, target = match.group(1) or "=", match.group(2).replace("*", "x")
+            want = parts(target.replace("x", "0"))
+            if op == "^":
+                ok &= have >= want and have[0] == want[0]
+            elif op == "~":
+                ok &= have >= want and have[:2] == want[:2]
+            elif op == ">=":
+                ok &= have >= want
+            elif op == ">":
+                ok &= have > want
+            elif op == "<=":
+                ok &= have <= want
+            elif op == "<":
+                ok &= have < want
+            else:
+                fixed = [n for n in target.split(".") if n not in ("x", "")]
+                ok &= have[: len(fixed)] == tuple(int(n) for n in fixed)
+        if ok:
+            return True
+    return False
+
+
+# -- npm auto-update, ripgrep, shell snapshots ---------------------------------------------------------
+@dataclass(frozen=True)
+class AutoUpdate:
+    prefix: str | None
+    prefix_writable: bool
+    disabled_by: str | None  # DISABLE_AUTOUPDATER=1, autoUpdates: false, ...
+
+
+def auto_update(env: Env, max_bytes: int) -> AutoUpdate:
+    prefix = _npm_prefix(env)
+    target = Path(prefix) / "lib" / "node_modules" if prefix else None
+    writable = bool(target and env.exists(target) and env.access(target, os.W_OK))
+    disabled = None
+    if env.environ.get("DISABLE_AUTOUPDATER") not in (None, "", "0"):
+        disabled = f"DISABLE_AUTOUPDATER={env.environ['DISABLE_AUTOUPDATER']}"
+    state = read_json(env, env.user_state_file, max_bytes).data
+    if disabled is None and isinstance(state, dict) and state.get("autoUpdates") is False:
+        disabled = f"autoUpdates: false in {env.user_state_file}"
+    return AutoUpdate(prefix, writable, disabled)
+
+
+@dataclass(frozen=True)
+class Ripgrep:
+    bundled: bool  # Claude Code brings its own (native build, or vendor/ripgrep in the npm package)
+    use_builtin: str | None  # USE_BUILTIN_RIPGREP as set
+    system: str | None  # rg on PATH
+    system_version: str | None
+    system_error: str | None
+    config_path: str | None  # RIPGREP_CONFIG_PATH
+
+
+def ripgrep(env: Env, running: Installation | None, timeout: float) -> Ripgrep:
+    bundled = False
+    if running:
+        native = running.method == "native" or (
+            running.version and tuple(int(n) for n in running.version.split(".")) >= (2, 1, 113)
+        )
+        vendor = running.package_dir and env.exists(Path(running.package_dir) / "vendor" / "ripgrep")
+        bundled = bool(native or vendor)
+    rg, version, error = env.which("rg"), None, None
+    if rg:
+        try:
+            run = env.run([rg, "--version"], timeout=timeout)
+            if run.timed_out:
+                error = f"no answer within {timeout:g} s"
+            elif run.returncode != 0:
+                error = (run.stderr.strip() or f"exit {run.returncode}").splitlines()[0]
+            else:
+                version = run.stdout.split("\n")[0].strip()
+        except OSError as exc:
+            error = str(exc)
+    return Ripgrep(
+        bundled, env.environ.get("USE_BUILTIN_RIPGREP"), rg, version, error, env.environ.get("RIPGREP_CONFIG_PATH")
+    )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    path: Path
+    shell: str  # bash or zsh
+    checker: str | None  # the shell that parsed it; None: not installed
+    error: str | None  # the parse error, with its line
+
+
+def shell_snapshots(env: Env, newest: int, timeout: float) -> list[Snapshot]:
+    files = [(p, info) for p, info in env.entries(env.config_dir / "shell-snapshots") if stat.S_ISREG(info.st_mode)]
+    files = sorted(files, key=lambda item: item[1].st_mtime, reverse=True)[:newest]
+    found = []
+    for path, _ in files:
+        shell = "zsh" if "zsh" in path.name else "bash"
+        checker = env.which(shell)
+        if not checker:
+            found.append(Snapshot(path, shell, None, None))
+            continue
+        run = env.run([checker, "-n", str(path)], timeout=timeout)
+        error = None
+        if run.timed_out:
+            error = f"{shell} -n did not finish within {timeout:g} s"
+        elif run.returncode != 0:
+            error = (run.stderr.strip() or f"exit {run.returncode}").splitlines()[0]
+        found.append(Snapshot(path, shell, checker, error))
+    return found
+
+
+# -- OS limits, CPU, terminal ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limits:
+    max_user_watches: int | None
+    max_user_instances: int | None
+    nofile_soft: int | None
+    nofile_hard: int | None
+
+
+def _int_file(env: Env, path: str) -> int | None:
+    try:
+        return int(env.read_text(env.sys_path(path)).strip())
+    except (OSError, ValueError):
+        return None
+
+
+def limits(env: Env) -> Limits:
+    soft, hard = env.nofile_limit()
+    return Limits(_int_file(env, "/proc/sys/fs/inotify/max_user_watches"),
+                  _int_file(env, "/proc/sys/fs/inotify/max_user_instances"), soft, hard)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Cpu:
+    machine: str
+    flags: frozenset[str] | None  # None: /proc/cpuinfo not readable
+    model: str | None
+
+
+def cpu(env: Env) -> Cpu:
+    try:
+        text = env.read_text(env.sys_path("/proc/cpuinfo"), 8 << 20)
+    except OSError:
+        return Cpu(env.machine(), None, None)
+    flags = re.search(r"^flags\s*:\s*(.*)$", text, re.M)
+    model = re.search(r"^model name\s*:\s*(.*)$", text, re.M)
+    machine = "x86_64" if flags and " sse2" in f" {flags.group(1)}" else env.machine()
+    return Cpu(machine, frozenset(flags.group(1).split()) if flags else None, model.group(1).strip() if model else None)
+
+
+@dataclass(frozen=True)
+class Terminal:
+    stdin_tty: bool
+    term: str | None
+    ci: bool
+
+
+def terminal(env: Env) -> Terminal:
+    return Terminal(env.stdin_is_tty(), env.environ.get("TERM"), bool(env.environ.get("CI")))
+
+
+@dataclass
+class InstallFacts:
+    installations: list[Installation] = field(default_factory=list)
+
+    @property
+    def running(self) -> Installation | None:
+        return next((i for i in self.installations if i.runs), None)

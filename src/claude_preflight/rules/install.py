@@ -1,0 +1,212 @@
+"""Rules for installations, known-bad versions, Node, auto-update, ripgrep, shell snapshots, OS limits, CPU."""
+
+from __future__ import annotations
+
+from packaging.specifiers import SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
+from claude_preflight.probes.install import (
+    AutoUpdate,
+    BadVersion,
+    Cpu,
+    Installation,
+    Limits,
+    NodeFacts,
+    Ripgrep,
+    Snapshot,
+    Terminal,
+    satisfies,
+)
+
+DOCS = "https://code.claude.com/docs/en/troubleshooting"
+DOCS_SETUP = "https://code.claude.com/docs/en/setup"
+REMOVE = {
+    "npm-global": "npm uninstall -g @anthropic-ai/claude-code",
+    "npm-local": "rm -rf {package}   # a project-local npm install",
+    "native": "rm -f ~/.local/bin/claude && rm -rf ~/.local/share/claude",
+    "homebrew": "brew uninstall --cask claude-code",
+    "unknown": "rm {path}",
+}
+
+
+def _describe(i: Installation) -> str:
+    where = f"{i.path}" + (f" -> {i.real}" if i.real != i.path else "")
+    state = "runs" if i.runs else ("on PATH, shadowed" if i.on_path else "not on PATH")
+    problem = f"; {i.problem}" if i.problem else ""
+    return f"{where}: {i.method}, version {i.version or '?'}, {state}{problem}"
+
+
+def evaluate_installations(found: list[Installation]) -> Result:
+    if not found:
+        return fail("no Claude Code installation found", "no `claude` on PATH, in ~/.local/bin, ~/.local/share/claude/versions, the npm prefix or Homebrew",
+                    remediation="Install it (the native installer needs no Node):\n  curl -fsSL https://claude.ai/install.sh | bash\n"
+                    "or with npm (Node 22 or newer):\n  npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
+    evidence = [_describe(i) for i in found]
+    running = next((i for i in found if i.runs), None)
+    distinct = list({i.real: i for i in found}.values())
+    if running is None:
+        broken = next((i for i in found if i.on_path), None)
+        return fail("no working `claude` on PATH" + (f": {broken.path} is {broken.problem}" if broken else ""), *evidence,
+                    remediation="Make the installation executable or put its directory on PATH:\n"
+                    "  chmod +x <path>   # or: export PATH=\"$HOME/.local/bin:$PATH\"", docs=DOCS_SETUP)  # fmt: skip
+    if running.problem:
+        return fail(f"{running.path} {running.problem}", *evidence,
+                    remediation="The `claude` your shell starts does not answer; reinstall it:\n"
+                    "  claude install   # or: npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
+    if len(distinct) > 1:
+        others = [i for i in distinct if i.real != running.real]
+        steps = "\n".join(
+            f"  {REMOVE[i.method].format(package=i.package_dir, path=i.path)}   # {i.path}" for i in others
+        )
+        return warn(f"{len(distinct)} Claude Code installations; {running.path} ({running.method} {running.version}) is the one that runs",
+                    *evidence, remediation="Several installations update separately and disagree ('Multiple installations "
+                    f"found', 'Auto-update failed'); the one that runs may not be the one that updates. Keep {running.path} "
+                    f"and remove the others:\n{steps}", docs=DOCS_SETUP)  # fmt: skip
+    return ok(f"Claude Code {running.version} ({running.method}) at {running.path}", *evidence)
+
+
+def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> Result:
+    if running is None or not running.version:
+        return skip("no running Claude Code version to compare")
+    try:
+        version = Version(running.version)
+    except InvalidVersion:
+        return skip(f"version {running.version!r} cannot be compared")
+    hits = [b for b in bad if version in SpecifierSet(b.versions)]
+    if not hits:
+        return ok(f"Claude Code {running.version} is not on the list of {len(bad)} known-bad releases")
+    b = hits[0]
+    return fail(f"Claude Code {running.version} is a known-bad release: {b.symptom}", f"{running.path}: {running.version} matches {b.versions}",
+                f"reported in {b.issue}",
+                remediation=f"Install another release and keep it from updating back until a fix ships:\n"
+                f"  npm install -g @anthropic-ai/claude-code@{b.install}   # or: claude install {b.install}\n"
+                "  export DISABLE_AUTOUPDATER=1", docs=b.issue)  # fmt: skip
+
+
+def evaluate_node(n: NodeFacts, wsl: bool) -> Result:
+    if not n.needed_by:
+        return skip("the native build does not use Node, and no MCP server is started with npx/node")
+    evidence = [*n.needed_by, f"node: {n.node or 'not found'}" + (f" ({n.version})" if n.version else "")]
+    if n.engines:
+        evidence.append(f"engines.node {n.engines} ({n.engines_from})")
+    install = "Install Linux Node.js 22 (for example with nvm: nvm install 22) and put it first on PATH."
+    if not n.node:
+        return fail("Node.js is needed here but `node` is not on PATH", *evidence,
+                    remediation=f"'exec: node: not found': {install}", docs=DOCS_SETUP)  # fmt: skip
+    if wsl and n.windows_side:
+        return fail(f"node/npm resolve to the Windows installation ({n.node})", *evidence, f"npm: {n.npm}",
+                    remediation=f"Inside WSL the Windows node.exe/npm under /mnt/c break installs and MCP servers. {install}\n"
+                    "Check with: which node npm", docs=DOCS_SETUP)  # fmt: skip
+    if n.engines and n.version and not satisfies(n.version, n.engines):
+        return fail(f"node {n.version} does not satisfy the installed package's engines ({n.engines})", *evidence,
+                    remediation=f"npm warns EBADENGINE and, without a pinned version, silently installs an older release "
+                    f"(on Node 20 `npm install @anthropic-ai/claude-code` gives 2.1.197). {install}", docs=DOCS_SETUP)  # fmt: skip
+    return ok(f"node {n.version} at {n.node}", *evidence)
+
+
+def evaluate_auto_update(found: list[Installation], a: AutoUpdate) -> Result:
+    npm = [i for i in found if i.method == "npm-global"]
+    if not npm:
+        return skip("no npm-global installation")
+    evidence = [f"npm global prefix: {a.prefix}", f"{a.prefix}/lib/node_modules writable by you: {'yes' if a.prefix_writable else 'no'}",
+                f"auto-update: {'disabled by ' + a.disabled_by if a.disabled_by else 'on'}"]  # fmt: skip
+    if a.prefix_writable or a.disabled_by:
+        return ok(
+            "auto-update " + ("is off (" + a.disabled_by + ")" if a.disabled_by else "can write the npm prefix"),
+            *evidence,
+        )
+    return warn("Claude Code cannot update itself: the npm global prefix is not writable by you", *evidence,
+                remediation="Auto-update fails ('Auto-update failed') and the installation ages; `sudo npm` makes it worse. "
+                "Move npm's prefix to your home, or switch to the native installer:\n"
+                "  npm config set prefix ~/.npm-global && export PATH=~/.npm-global/bin:$PATH\n"
+                "  npm install -g @anthropic-ai/claude-code\n  # or: claude install", docs=DOCS_SETUP)  # fmt: skip
+
+
+def evaluate_ripgrep(r: Ripgrep) -> Result:
+    evidence = [f"bundled ripgrep: {'yes' if r.bundled else 'no'}", f"USE_BUILTIN_RIPGREP={r.use_builtin}" if r.use_builtin else "USE_BUILTIN_RIPGREP unset",
+                f"rg on PATH: {r.system or 'none'}" + (f" ({r.system_version})" if r.system_version else "")]  # fmt: skip
+    findings = []
+    if r.config_path:
+        findings.append(Finding(Status.WARN, f"RIPGREP_CONFIG_PATH is set ({r.config_path})",
+                                "Claude Code's searches read that config too: options there (--max-count, globs, --hidden) "
+                                "make Grep and Glob miss files. Unset it for Claude Code:\n  unset RIPGREP_CONFIG_PATH"))  # fmt: skip
+    uses_system = r.use_builtin == "0" or not r.bundled
+    if uses_system and (not r.system or r.system_error):
+        findings.append(Finding(Status.FAIL, "no working ripgrep: " + (r.system_error or "`rg` is not on PATH") +
+                                (" and USE_BUILTIN_RIPGREP=0" if r.use_builtin == "0" else ""),
+                                "Search finds nothing without ripgrep. Install it:\n  sudo apt-get install ripgrep   # or: brew install ripgrep"
+                                + ("\nor let Claude Code use its own: unset USE_BUILTIN_RIPGREP" if r.use_builtin == "0" and r.bundled else "")))  # fmt: skip
+    return combine(
+        findings,
+        evidence,
+        "ripgrep works (" + ("bundled" if r.bundled and r.use_builtin != "0" else r.system or "?") + ")",
+        DOCS,
+    )
+
+
+def evaluate_snapshots(snaps: list[Snapshot]) -> Result:
+    if not snaps:
+        return skip("no shell snapshots yet (written after the first Bash tool call)")
+    broken = [s for s in snaps if s.error]
+    unchecked = [s for s in snaps if s.checker is None]
+    evidence = [f"{s.path}: {s.error}" for s in broken] + [
+        f"{s.path}: not checked ({s.shell} is not installed)" for s in unchecked
+    ]
+    checked = len(snaps) - len(unchecked)
+    if broken:
+        return fail(f"{len(broken)} of {checked} shell snapshot(s) do not parse", *evidence,
+                    remediation="Claude Code sources the newest snapshot before every Bash tool call: every call fails "
+                    "until the rc file that produced it (~/.bashrc, ~/.zshrc, files they source) is fixed. Check it with:\n"
+                    f"  {broken[0].shell} -n ~/.{broken[0].shell}rc\nthen remove the broken snapshots:\n"
+                    + "\n".join(f"  rm '{s.path}'" for s in broken), docs=DOCS)  # fmt: skip
+    if not checked:
+        return skip(f"{len(unchecked)} snapshot(s), none checkable here", *evidence)
+    return ok(f"{checked} shell snapshot(s) parse", *evidence)
+
+
+def evaluate_limits(lim: Limits, min_watches: int, min_instances: int, min_nofile: int) -> Result:
+    evidence = [f"fs.inotify.max_user_watches = {lim.max_user_watches}", f"fs.inotify.max_user_instances = {lim.max_user_instances}",
+                f"open files (ulimit -n): soft {lim.nofile_soft or 'unlimited'}, hard {lim.nofile_hard or 'unlimited'}"]  # fmt: skip
+    findings = []
+    sysctl = "sudo sysctl -w {k}={v}\n  echo '{k} = {v}' | sudo tee /etc/sysctl.d/60-claude.conf   # persistent"
+    if lim.max_user_watches is not None and lim.max_user_watches < min_watches:
+        findings.append(Finding(Status.WARN, f"fs.inotify.max_user_watches is {lim.max_user_watches} (under {min_watches})",
+                                "'System limit for number of file watchers reached' stops Claude Code watching files:\n  "
+                                + sysctl.format(k="fs.inotify.max_user_watches", v=min_watches)))  # fmt: skip
+    if lim.max_user_instances is not None and lim.max_user_instances < min_instances:
+        findings.append(Finding(Status.WARN, f"fs.inotify.max_user_instances is {lim.max_user_instances} (under {min_instances})",
+                                "Each watcher needs an inotify instance; with several sessions and editors they run out:\n  "
+                                + sysctl.format(k="fs.inotify.max_user_instances", v=min_instances)))  # fmt: skip
+    if lim.nofile_soft is not None and lim.nofile_soft < min_nofile:
+        findings.append(Finding(Status.WARN, f"open-file limit is {lim.nofile_soft} (under {min_nofile})",
+                                f"EMFILE ('too many open files') crashes long sessions:\n  ulimit -n {min_nofile}   # this shell\n"
+                                f"  echo '* soft nofile {min_nofile}' | sudo tee -a /etc/security/limits.conf   # persistent"))  # fmt: skip
+    return combine(findings, evidence, "file-watch and open-file limits are high enough", DOCS)
+
+
+def evaluate_cpu(c: Cpu) -> Result:
+    if c.machine not in ("x86_64", "AMD64", "i686") and c.flags is None:
+        return skip(f"not x86 ({c.machine}): no AVX requirement")
+    if c.flags is None:
+        return skip("/proc/cpuinfo is not readable here")
+    if c.machine not in ("x86_64", "AMD64", "i686"):
+        return skip(f"not x86 ({c.machine})")
+    model = f" ({c.model})" if c.model else ""
+    if "avx" not in c.flags:
+        return fail(f"this CPU{model} has no AVX: the native build stops with 'Illegal instruction'", "flags lack avx",
+                    remediation="Claude Code's native binary needs AVX. Use a machine or VM with AVX (in a VM: pass the "
+                    "host CPU through, e.g. `-cpu host` in QEMU)", docs=DOCS)  # fmt: skip
+    return ok(f"the CPU has AVX{model}", "avx in /proc/cpuinfo flags" + (", avx2 too" if "avx2" in c.flags else ""))
+
+
+def evaluate_terminal(t: Terminal) -> Result:
+    evidence = [f"stdin is a terminal: {'yes' if t.stdin_tty else 'no'}", f"TERM={t.term or '(unset)'}"]
+    if not t.stdin_tty:
+        evidence.append("interactive `claude` needs a terminal ('Raw mode is not supported'); use `claude -p` here")
+    return ok(
+        "terminal: "
+        + ("interactive" if t.stdin_tty else "not a terminal (fine for claude -p)")
+        + (", CI" if t.ci else ""),
+        *evidence,
+    )

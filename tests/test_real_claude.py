@@ -1,0 +1,55 @@
+"""The installation checks against the real Claude Code 2.1.330 from the npm registry (a 381 MB native binary).
+
+Installed once into a cache folder and reused: $PREFLIGHT_CLAUDE_CACHE, or ~/.cache/claude-preflight/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from claude_preflight.env import Env
+from claude_preflight.outcome import Status
+from claude_preflight.probes import install
+from claude_preflight.rules.install import evaluate_installations, evaluate_known_bad
+
+VERSION = "2.1.330"
+
+
+@pytest.fixture(scope="module")
+def real_claude() -> Path:
+    cache = (
+        Path(os.environ.get("PREFLIGHT_CLAUDE_CACHE") or Path.home() / ".cache" / "claude-preflight")
+        / f"claude-code-{VERSION}"
+    )
+    binary = cache / "node_modules" / ".bin" / "claude"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if not npm:
+            pytest.skip("npm is not installed, so the real Claude Code cannot be fetched here")
+        cache.mkdir(parents=True, exist_ok=True)
+        subprocess.run([npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--loglevel=error",
+                        f"@anthropic-ai/claude-code@{VERSION}"], check=True, timeout=900)  # fmt: skip
+    return binary
+
+
+def test_installation_check_finds_the_real_claude(real_claude, tmp_path):
+    env = Env(
+        home=tmp_path,
+        project=tmp_path,
+        environ={"PATH": f"{real_claude.parent}:/usr/bin:/bin", "NPM_CONFIG_PREFIX": str(tmp_path / "none")},
+    )
+    found = install.installations(env, timeout=30)
+    first = found[0]
+    assert first.runs and first.version == VERSION and first.method == "npm-local"
+    assert first.real.endswith("node_modules/@anthropic-ai/claude-code/bin/claude.exe")
+    result = evaluate_installations([i for i in found if i.path == first.path])
+    assert result.status is Status.OK and f"Claude Code {VERSION} (npm-local)" in result.summary
+    facts = install.node_facts(env, first, [], timeout=10)
+    assert facts.engines == ">=22.0.0" and facts.engines_from.endswith("claude-code/package.json")
+    assert facts.needed_by == ()  # 2.1.330 is the native build
+    assert evaluate_known_bad(first, install.known_bad()).status is Status.OK
