@@ -64,12 +64,20 @@ def main() -> None:
     cli = [str(Path(sys.executable).parent / "claude-preflight"), *preflight[5:]]
     print(f"{count} check results per run, {args.runs} runs each, HTML report on\n")
     run_s, run_rss = summarise("pytest checks (full, offline)", [measure(preflight, ROOT) for _ in range(args.runs)])
+    static = [*preflight, "--no-mcp-start"]
+    static_s, _ = summarise("pytest checks (--no-mcp-start)", [measure(static, ROOT) for _ in range(args.runs)])
     cli_s, _ = summarise("claude-preflight (full, offline)", [measure(cli, work) for _ in range(args.runs)])
     floor_s, floor_rss = summarise(
         f"floor: {count} trivial tests", [measure(floor, floor_dir) for _ in range(args.runs)]
     )
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("note: PYTHONDONTWRITEBYTECODE is set here, so every run compiles every module from source")
     print(f"\nratio pytest checks / floor:    {run_s / floor_s:.2f} (target <= 1.5)")
     print(f"ratio claude-preflight / floor: {cli_s / floor_s:.2f}")
+    print(
+        f"ratio without starting the home's MCP servers (their start-up is check work, see bench_mcp.py): "
+        f"{static_s / floor_s:.2f}"
+    )
     print(f"peak RSS ratio:                 {run_rss / floor_rss:.2f}")
 
 

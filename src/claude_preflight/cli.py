@@ -29,6 +29,7 @@ def pytest_args(args: list[str], cwd: Path) -> list[str]:
         "-c", str(package / "pytest.ini"),
         "--rootdir", str(checks),  # node ids read test_config.py::..., installed or editable
         "--noconftest",
+        "--assert=plain",  # checks return Results and never assert: rewriting would only cost start-up time
         "-p", "no:cacheprovider",  # would write .pytest_cache into site-packages
         "-p", "pytest_metadata.plugin",
         "-p", "pytest_html.plugin",
