@@ -49,6 +49,11 @@ class RunResult:
     def timed_out(self) -> bool:
         return self.returncode is None
 
+    @property
+    def error_line(self) -> str:
+        """What went wrong, in one line: the first line of stderr, or the exit code."""
+        return (self.stderr.strip() or f"exit {self.returncode}").splitlines()[0]
+
 
 def file_kind(mode: int) -> str:
     for test, name in (

@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from claude_preflight.env import Env
+from claude_preflight.probes import once_per_run
 from claude_preflight.probes.files import read_json
 
 VERSION = re.compile(r"(\d+\.\d+\.\d+)")
@@ -100,15 +101,9 @@ def _package_version(env: Env, package_dir: str | None) -> str | None:
     return data.get("version") if isinstance(data, dict) else None
 
 
-_SCANS: dict[tuple, tuple[Env, list[Installation]]] = {}  # the Env is kept so its id() cannot be reused
-
-
 def installations(env: Env, timeout: float) -> list[Installation]:
     """Every `claude` on PATH in order, then the known places (scanned once per run: each runs --version)."""
-    key = (id(env), timeout)
-    if key not in _SCANS:
-        _SCANS[key] = (env, _scan(env, timeout))
-    return _SCANS[key][1]
+    return once_per_run("installations", env, timeout, lambda: _scan(env, timeout))
 
 
 def _scan(env: Env, timeout: float) -> list[Installation]:
@@ -280,7 +275,7 @@ def ripgrep(env: Env, running: Installation | None, timeout: float) -> Ripgrep:
             if run.timed_out:
                 error = f"no answer within {timeout:g} s"
             elif run.returncode != 0:
-                error = (run.stderr.strip() or f"exit {run.returncode}").splitlines()[0]
+                error = run.error_line
             else:
                 version = run.stdout.split("\n")[0].strip()
         except OSError as exc:
@@ -313,7 +308,7 @@ def shell_snapshots(env: Env, newest: int, timeout: float) -> list[Snapshot]:
         if run.timed_out:
             error = f"{shell} -n did not finish within {timeout:g} s"
         elif run.returncode != 0:
-            error = (run.stderr.strip() or f"exit {run.returncode}").splitlines()[0]
+            error = run.error_line
         found.append(Snapshot(path, shell, checker, error))
     return found
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from claude_preflight import __version__
 from claude_preflight.env import Env
-from claude_preflight.probes import http
+from claude_preflight.probes import http, once_per_run
 from claude_preflight.probes.config import config_targets
 from claude_preflight.probes.files import read_json
 
@@ -390,17 +390,9 @@ class McpFacts:
     not_started: str | None = None  # why it was not started
 
 
-_SURVEYS: dict[tuple, tuple[Env, dict[str, McpFacts]]] = {}
-_LOCK = threading.Lock()
-
-
 def survey(env: Env, policy) -> dict[str, McpFacts]:
     """Static facts for every server, and all handshakes run at once: ten servers cost the slowest one."""
-    key = (id(env), policy)
-    with _LOCK:
-        if key not in _SURVEYS:
-            _SURVEYS[key] = (env, _run_survey(env, policy))
-        return _SURVEYS[key][1]
+    return once_per_run("mcp", env, policy, lambda: _run_survey(env, policy))
 
 
 def timeout_s(env: Env, policy) -> float:

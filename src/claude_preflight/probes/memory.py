@@ -220,7 +220,7 @@ def oom_evidence(env: Env, timeout: float) -> OomEvidence:
         if run.timed_out:
             errors.append(f"{argv[0]}: no answer within {timeout:g} s")
         elif run.returncode != 0 or (source == "journalctl -k" and "No journal files" in run.stderr):
-            errors.append(f"{argv[0]}: {(run.stderr.strip() or f'exit {run.returncode}').splitlines()[0]}")
+            errors.append(f"{argv[0]}: {run.error_line}")
         else:
             kills, others = parse_kernel_log(run.stdout)
             return OomEvidence(vmstat, source, None, tuple(kills), others)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import re
 import ssl
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from claude_preflight.env import Env
-from claude_preflight.probes import http
+from claude_preflight.probes import http, once_per_run
 from claude_preflight.probes.config import config_targets
 from claude_preflight.probes.files import read_json
 from claude_preflight.redact import remember
@@ -244,10 +243,6 @@ class Survey:
     stream: http.Exchange | None = None
 
 
-_SURVEYS: dict[tuple, tuple[Env, Survey]] = {}  # the Env is kept so its id() cannot be reused
-_LOCK = threading.Lock()
-
-
 def _auth_headers(credential: Credential) -> dict[str, str]:
     headers = {"anthropic-version": API_VERSION, "user-agent": "claude-preflight"}
     if credential.header == "x-api-key":
@@ -261,11 +256,7 @@ def _auth_headers(credential: Credential) -> dict[str, str]:
 
 def survey(env: Env, policy) -> Survey:
     """Run every network probe concurrently, once per run: the family costs about one timeout, not the sum."""
-    key = (id(env), policy)
-    with _LOCK:
-        if key not in _SURVEYS:
-            _SURVEYS[key] = (env, _run_survey(env, policy))
-        return _SURVEYS[key][1]
+    return once_per_run("network", env, policy, lambda: _run_survey(env, policy))
 
 
 def _run_survey(env: Env, policy) -> Survey:
