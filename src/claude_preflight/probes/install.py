@@ -252,6 +252,7 @@ def auto_update(env: Env, max_bytes: int) -> AutoUpdate:
 
 @dataclass(frozen=True)
 class Ripgrep:
+    installed: bool  # a Claude Code installation runs at all
     bundled: bool  # Claude Code brings its own (native build, or vendor/ripgrep in the npm package)
     use_builtin: str | None  # USE_BUILTIN_RIPGREP as set
     system: str | None  # rg on PATH
@@ -281,7 +282,13 @@ def ripgrep(env: Env, running: Installation | None, timeout: float) -> Ripgrep:
         except OSError as exc:
             error = str(exc)
     return Ripgrep(
-        bundled, env.environ.get("USE_BUILTIN_RIPGREP"), rg, version, error, env.environ.get("RIPGREP_CONFIG_PATH")
+        running is not None,
+        bundled,
+        env.environ.get("USE_BUILTIN_RIPGREP"),
+        rg,
+        version,
+        error,
+        env.environ.get("RIPGREP_CONFIG_PATH"),
     )
 
 

@@ -124,6 +124,8 @@ def evaluate_auto_update(found: list[Installation], a: AutoUpdate) -> Result:
 
 
 def evaluate_ripgrep(r: Ripgrep) -> Result:
+    if not r.installed:
+        return skip("no Claude Code installation runs here (see install.claude)")
     evidence = [f"bundled ripgrep: {'yes' if r.bundled else 'no'}", f"USE_BUILTIN_RIPGREP={r.use_builtin}" if r.use_builtin else "USE_BUILTIN_RIPGREP unset",
                 f"rg on PATH: {r.system or 'none'}" + (f" ({r.system_version})" if r.system_version else "")]  # fmt: skip
     findings = []
