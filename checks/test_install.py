@@ -10,7 +10,7 @@ def _found(env, policy):
 
 
 def _running(env, policy):
-    return next((i for i in _found(env, policy) if i.runs), None)
+    return install.running(env, policy.probe_timeout_s)
 
 
 @check("install.claude")

@@ -1,7 +1,7 @@
 """Memory: the OS kills Claude Code (OOM) more often than anything else, and silently."""
 
 from claude_preflight.checking import check
-from claude_preflight.probes import claude, memory, processes, sessions
+from claude_preflight.probes import install, memory, processes, sessions
 from claude_preflight.rules.memory import (
     evaluate_cgroup,
     evaluate_headroom,
@@ -37,7 +37,7 @@ def test_wsl_memory(env, policy):
 def test_heap_flags(env, policy):
     node_options = env.environ.get("NODE_OPTIONS", "")
     heap = memory.heap_limit_mb(node_options)
-    version = claude.claude_version(env, policy.probe_timeout_s) if heap else None
+    version = install.running_version(env, policy.probe_timeout_s) if heap else None
     return evaluate_heap(heap, version, memory.meminfo(env), node_options)
 
 

@@ -19,7 +19,7 @@ from claude_preflight.checking import CheckSpec, discover, internal_error, run_c
 from claude_preflight.env import Env
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
-from claude_preflight.probes.claude import claude_version
+from claude_preflight.probes.install import running_version
 from claude_preflight.probes.secrets import collect_secrets
 from claude_preflight.redact import Redactor, is_secret_name
 from claude_preflight.report import Record, as_text, html_remediation, html_status, html_summary, json_document
@@ -243,7 +243,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     if state.strict and exitstatus == 0 and any(r.status == "warn" for r in state.records):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    document = state.redact.value(json_document(state.records, claude_version(state.env)))
+    document = state.redact.value(
+        json_document(state.records, running_version(state.env, state.policy.probe_timeout_s))
+    )
     state.json_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = state.json_path.with_name(state.json_path.name + ".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -16,6 +16,11 @@ from claude_preflight.probes import once_per_run
 from claude_preflight.probes.files import read_json
 
 VERSION = re.compile(r"(\d+\.\d+\.\d+)")
+NATIVE_SINCE = (2, 1, 113)  # from this release the npm package ships a native (Bun) binary, not cli.js
+
+
+def is_native(version: str) -> bool:
+    return tuple(int(n) for n in re.findall(r"\d+", version)[:3]) >= NATIVE_SINCE
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,16 @@ def _scan(env: Env, timeout: float) -> list[Installation]:
     return found
 
 
+def running(env: Env, timeout: float) -> Installation | None:
+    """The installation a shell starts (the first executable `claude` on PATH), from the once-per-run scan."""
+    return next((i for i in installations(env, timeout) if i.runs), None)
+
+
+def running_version(env: Env, timeout: float) -> str | None:
+    found = running(env, timeout)
+    return found.version if found else None
+
+
 # -- known-bad versions ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BadVersion:
@@ -170,7 +185,7 @@ class NodeFacts:
 
 def node_facts(env: Env, running: Installation | None, mcp_commands: list[str], timeout: float) -> NodeFacts:
     needed = []
-    if running and running.version and tuple(int(n) for n in running.version.split(".")[:3]) < (2, 1, 113):
+    if running and running.version and not is_native(running.version):
         needed.append(f"Claude Code {running.version} is the JavaScript build: it runs on Node")
     node_servers = sorted({c for c in mcp_commands if os.path.basename(c) in ("npx", "node", "npm")})
     if node_servers:
@@ -264,9 +279,7 @@ class Ripgrep:
 def ripgrep(env: Env, running: Installation | None, timeout: float) -> Ripgrep:
     bundled = False
     if running:
-        native = running.method == "native" or (
-            running.version and tuple(int(n) for n in running.version.split(".")) >= (2, 1, 113)
-        )
+        native = running.method == "native" or (running.version and is_native(running.version))
         vendor = running.package_dir and env.exists(Path(running.package_dir) / "vendor" / "ripgrep")
         bundled = bool(native or vendor)
     rg, version, error = env.which("rg"), None, None
@@ -369,12 +382,3 @@ class Terminal:
 
 def terminal(env: Env) -> Terminal:
     return Terminal(env.stdin_is_tty(), env.environ.get("TERM"), bool(env.environ.get("CI")))
-
-
-@dataclass
-class InstallFacts:
-    installations: list[Installation] = field(default_factory=list)
-
-    @property
-    def running(self) -> Installation | None:
-        return next((i for i in self.installations if i.runs), None)

@@ -6,7 +6,7 @@ import time
 
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
 from claude_preflight.policy import Policy
-from claude_preflight.probes.claude import is_native
+from claude_preflight.probes.install import is_native
 from claude_preflight.probes.memory import CgroupMemory, Meminfo, OomEvidence, WslFacts
 from claude_preflight.probes.processes import ClaudeProcess
 from claude_preflight.probes.sessions import RegistryEntry, UngracefulProject
