@@ -43,6 +43,21 @@ def config_targets(env: Env) -> list[ConfigTarget]:
     ]
 
 
+# Claude Code's precedence for settings files, highest first.
+SETTINGS_PRECEDENCE = ("managed-settings", "project-local-settings", "project-settings", "user-settings")
+
+
+def settings_documents(env: Env, max_bytes: int) -> list[tuple[ConfigTarget, dict]]:
+    """Every settings file that parses to an object, highest precedence first (managed, local, project, user)."""
+    targets = {t.id: t for t in config_targets(env)}
+    documents = []
+    for target_id in SETTINGS_PRECEDENCE:
+        data = read_json(env, targets[target_id].path, max_bytes).data
+        if isinstance(data, dict):
+            documents.append((targets[target_id], data))
+    return documents
+
+
 def read_config(env: Env, target: ConfigTarget, max_bytes: int) -> JsonFile:
     return read_json(env, target.path, max_bytes)
 

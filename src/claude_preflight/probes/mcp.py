@@ -23,7 +23,7 @@ from pathlib import Path
 from claude_preflight import __version__
 from claude_preflight.env import Env
 from claude_preflight.probes import http, once_per_run
-from claude_preflight.probes.config import config_targets
+from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
 
 PROTOCOL_VERSION = "2025-06-18"
@@ -71,19 +71,13 @@ def _servers_in(data, key: str = "mcpServers") -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _approval(env: Env, state: dict, max_bytes: int) -> tuple[set[str], set[str], bool, list[str]]:
+def _approval(env: Env, project_entry, max_bytes: int) -> tuple[set[str], set[str], bool, list[str]]:
     """Project-server approvals from the settings files and ~/.claude.json's entry for this project."""
     enabled, disabled, enable_all, where = set(), set(), False, []
-    sources = [
-        (str(t.path), read_json(env, t.path, max_bytes).data) for t in config_targets(env) if t.kind == "settings"
-    ]
-    project = (
-        _servers_in({"p": (state.get("projects") or {}).get(str(env.project))}, "p") if isinstance(state, dict) else {}
-    )
-    sources.append((f"{env.user_state_file} projects[{env.project}]", project))
+    sources = [(str(target.path), data) for target, data in settings_documents(env, max_bytes)]
+    if isinstance(project_entry, dict):
+        sources.append((f"{env.user_state_file} projects[{env.project}]", project_entry))
     for path, data in sources:
-        if not isinstance(data, dict):
-            continue
         if isinstance(data.get("enabledMcpjsonServers"), list):
             enabled |= {str(n) for n in data["enabledMcpjsonServers"]}
         if isinstance(data.get("disabledMcpjsonServers"), list):
@@ -105,7 +99,7 @@ def discover(env: Env, max_bytes: int) -> list[Server]:
         found.append(Server("managed", name, config, managed_path, True, "managed by your organisation"))
     for name, config in _servers_in(project_entry).items():
         found.append(Server("local", name, config, env.user_state_file, True, "local scope: yours, for this project"))
-    enabled, disabled, enable_all, where = _approval(env, state, max_bytes)
+    enabled, disabled, enable_all, where = _approval(env, project_entry, max_bytes)
     mcp_json = env.project / ".mcp.json"
     for name, config in _servers_in(read_json(env, mcp_json, max_bytes).data).items():
         if name in disabled:

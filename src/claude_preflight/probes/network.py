@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from claude_preflight.env import Env
 from claude_preflight.probes import http, once_per_run
-from claude_preflight.probes.config import config_targets
+from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
 from claude_preflight.redact import remember
 
@@ -43,15 +43,11 @@ class Credential:
 
 
 def _settings_value(env: Env, key: str, max_bytes: int) -> tuple[str, str] | None:
-    """The winning value of a settings key: managed > local > project > user, as Claude Code merges them."""
-    order = {"managed-settings": 0, "project-local-settings": 1, "project-settings": 2, "user-settings": 3}
-    found = []
-    for target in config_targets(env):
-        if target.id in order:
-            data = read_json(env, target.path, max_bytes).data
-            if isinstance(data, dict) and isinstance(data.get(key), str):
-                found.append((order[target.id], data[key], str(target.path)))
-    return (found[min(range(len(found)), key=lambda i: found[i][0])][1:]) if found else None
+    """The winning value of a settings key and the file it comes from."""
+    for target, data in settings_documents(env, max_bytes):
+        if isinstance(data.get(key), str):
+            return data[key], str(target.path)
+    return None
 
 
 def _format_problems(value: str, name: str, base: str) -> list[str]:
@@ -213,9 +209,9 @@ def ca_file(env: Env, max_bytes: int) -> CaFile:
 
 
 def _settings_env(env: Env, name: str, max_bytes: int) -> str | None:
-    for target in config_targets(env):
-        data = read_json(env, target.path, max_bytes).data
-        if isinstance(data, dict) and isinstance(data.get("env"), dict) and name in data["env"]:
+    """The settings file that sets an environment variable in its "env", if any."""
+    for target, data in settings_documents(env, max_bytes):
+        if isinstance(data.get("env"), dict) and name in data["env"]:
             return str(target.path)
     return None
 
