@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from caserunner import load_checks  # noqa: E402
 
-from claude_preflight.checking import REGISTRY, discover, run_check  # noqa: E402
+from claude_preflight.checking import REGISTRY, run_targets  # noqa: E402
 from claude_preflight.env import Env  # noqa: E402
 from claude_preflight.policy import Policy  # noqa: E402
 from claude_preflight.probes import mcp  # noqa: E402
@@ -33,14 +33,8 @@ TINY = str(ROOT / "tests" / "mcp_servers" / "tiny.py")
 
 
 def family(env: Env, policy: Policy) -> list[str]:
-    statuses = []
-    for check_id in ("mcp.server", "mcp.context"):
-        spec = REGISTRY[check_id]
-        targets = discover(spec, env) if spec.targets else [None]
-        for t in targets:
-            kwargs = {"env": env, "policy": policy} | ({"target": t} if t is not None else {})
-            statuses.append(run_check(spec, lambda k=kwargs, s=spec: s.function(**k), 120, target=t).status.value)
-    return statuses
+    return [result.status.value for check_id in ("mcp.server", "mcp.context")
+            for _, result in run_targets(REGISTRY[check_id], env, policy)]  # fmt: skip
 
 
 def main() -> None:
@@ -66,7 +60,7 @@ def main() -> None:
     (work / "project").mkdir()
     (work / ".claude.json").write_text(json.dumps({"mcpServers": {
         f"s{n}": {"command": c[0], "args": c[1:]} for n, c in enumerate(commands)}}))  # fmt: skip
-    policy = Policy(mcp_timeout_s=60)
+    policy = Policy(mcp_timeout_s=60, check_timeout_s=120)
     singles = []
     for command in commands:
         start = time.perf_counter()

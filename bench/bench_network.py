@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from caserunner import load_checks  # noqa: E402
 from servers import KEY_PREFIX, tls_api  # noqa: E402
 
-from claude_preflight.checking import REGISTRY, run_check  # noqa: E402
+from claude_preflight.checking import REGISTRY, run  # noqa: E402
 from claude_preflight.env import Env  # noqa: E402
 from claude_preflight.policy import Policy  # noqa: E402
 
@@ -45,8 +45,7 @@ def main() -> None:
             policy = Policy(live=True)
             before = len(server.seen_keys)
             start = time.perf_counter()
-            statuses = [run_check(REGISTRY[c], lambda c=c, e=env, p=policy: REGISTRY[c].function(env=e, policy=p), 60).status.value
-                        for c in family]  # fmt: skip
+            statuses = [run(REGISTRY[c], env, policy).status.value for c in family]
             samples.append(time.perf_counter() - start)
             requests.append(len(server.seen_keys) - before)
     finally:

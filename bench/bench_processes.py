@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from claude_preflight.checking import REGISTRY, run_check
+from claude_preflight.checking import REGISTRY, run
 from claude_preflight.env import Env
 from claude_preflight.policy import Policy
 
@@ -33,7 +33,7 @@ def timed(call, runs: int) -> float:
 def memory_family(env: Env, policy: Policy) -> None:
     for check_id, spec in REGISTRY.items():
         if check_id.startswith("memory."):
-            run_check(spec, lambda s=spec: s.function(env=env, policy=policy), policy.check_timeout_s)
+            run(spec, env, policy)
 
 
 def main() -> None:

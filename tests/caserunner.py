@@ -26,7 +26,7 @@ from pathlib import Path
 
 import claude_preflight.checks
 
-from claude_preflight.checking import REGISTRY, discover, run_check
+from claude_preflight.checking import REGISTRY, run_targets
 from claude_preflight.env import Env
 from claude_preflight.policy import Policy
 
@@ -143,12 +143,8 @@ def build_env(case: Case, root: Path) -> Env:
 def evaluate(check_id: str, env: Env, policy: Policy) -> dict[str, dict]:
     """Run one check over all its targets: {target id: {"status", "text"}}."""
     load_checks()
-    spec = REGISTRY[check_id]
-    targets = discover(spec, env) if spec.targets else [None]
     out = {}
-    for target in targets:
-        kwargs = {"env": env, "policy": policy} | ({"target": target} if target is not None else {})
-        result = run_check(spec, lambda kw=kwargs: spec.function(**kw), policy.check_timeout_s, target=target)
+    for target, result in run_targets(REGISTRY[check_id], env, policy):
         out[str(target.id) if target is not None else "-"] = {"status": result.status.value, "text": result.text()}
     return out
 

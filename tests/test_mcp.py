@@ -20,7 +20,7 @@ import psutil
 import pytest
 from caserunner import load_checks
 
-from claude_preflight.checking import REGISTRY, discover, run_check
+from claude_preflight.checking import REGISTRY, run, run_targets
 from claude_preflight.env import Env
 from claude_preflight.outcome import Status
 from claude_preflight.policy import Policy
@@ -62,14 +62,8 @@ def write_user(home: Path, servers: dict, project: Path | None = None, local: di
 def results(home, project, environ, policy=POLICY) -> dict[str, object]:
     load_checks()
     env = Env(home=home, project=project, sysroot=Path("/nonexistent-sysroot"), environ=environ)
-    spec = REGISTRY["mcp.server"]
-    out = {}
-    for target in discover(spec, env):
-        out[target.id] = run_check(
-            spec, lambda t=target: spec.function(env=env, policy=policy, target=t), 60, target=target
-        )
-    context = REGISTRY["mcp.context"]
-    out["context"] = run_check(context, lambda: context.function(env=env, policy=policy), 60)
+    out = {target.id: result for target, result in run_targets(REGISTRY["mcp.server"], env, policy)}
+    out["context"] = run(REGISTRY["mcp.context"], env, policy)
     return out
 
 

@@ -13,7 +13,7 @@ import pytest
 from caserunner import load_checks
 from servers import KEY_PREFIX, ConnectProxy, tls_api
 
-from claude_preflight.checking import REGISTRY, run_check
+from claude_preflight.checking import REGISTRY, run
 from claude_preflight.env import Env
 from claude_preflight.outcome import Status
 from claude_preflight.policy import Policy
@@ -50,8 +50,7 @@ def make_env(tmp_path: Path, **environ: str) -> Env:
 
 def check(check_id: str, env: Env, policy: Policy = FAST):
     load_checks()
-    spec = REGISTRY[check_id]
-    result = run_check(spec, lambda: spec.function(env=env, policy=policy), 30)
+    result = run(REGISTRY[check_id], env, policy)
     for value in env.environ.values():  # no secret in any result text
         if value.startswith(KEY_PREFIX):
             assert value not in result.text() and value[:-4] not in result.text()
@@ -205,7 +204,6 @@ def test_offline_skips_every_network_request(tmp_path, api):
     policy = Policy(offline=True)
     env = api_env(tmp_path, api, "ok")
     for check_id in ("network.api-key", "network.latency", "network.tls", "network.streaming"):
-        spec = REGISTRY[check_id]
-        result = run_check(spec, lambda s=spec: s.function(env=env, policy=policy), 10, offline=True)
+        result = run(REGISTRY[check_id], env, policy)
         assert result.status is Status.SKIP and "--offline" in result.summary
     assert len(api[0].seen_keys) == before

@@ -104,3 +104,17 @@ def run_check(
     if result.status in (Status.WARN, Status.FAIL) and not result.remediation:
         return internal_error(f"check {spec.info.id} gave a {result.status.value} without remediation")
     return result
+
+
+def run(spec: CheckSpec, env, policy, target=None) -> Result:
+    """Run one declared check the way every caller does: `(env, policy[, target])`, the policy's timeout and --offline."""
+    kwargs = {"env": env, "policy": policy} | ({"target": target} if target is not None else {})
+    return run_check(
+        spec, lambda: spec.function(**kwargs), policy.check_timeout_s, offline=policy.offline, target=target
+    )
+
+
+def run_targets(spec: CheckSpec, env, policy) -> list[tuple[Any, Result]]:
+    """Run a check on each of its targets (or once, for a check without targets)."""
+    targets = discover(spec, env) if spec.targets else [None]
+    return [(target, run(spec, env, policy, target)) for target in targets]

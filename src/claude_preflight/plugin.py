@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from claude_preflight import __version__
-from claude_preflight.checking import CheckSpec, discover, internal_error, run_check
+from claude_preflight.checking import CheckSpec, discover, internal_error, run
 from claude_preflight.env import Env
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
@@ -134,16 +134,9 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     spec = _spec(pyfuncitem)
     if spec is None:
         return None
-    state = pyfuncitem.config.stash[STATE]
-    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     start = time.perf_counter()
-    result = run_check(
-        spec,
-        lambda: spec.function(**kwargs),
-        state.policy.check_timeout_s,
-        offline=state.policy.offline,
-        target=kwargs.get("target"),
-    )
+    args = pyfuncitem.funcargs
+    result = run(spec, args["env"], args["policy"], args.get("target"))
     pyfuncitem.stash[RESULT] = (result, time.perf_counter() - start)
     return True
 
