@@ -201,3 +201,19 @@ def test_memory_family_runs_against_a_prepared_sysroot(pytester, healthy, tmp_pa
         and "only 1.0 GiB available" in checks["memory.headroom"]["summary"]
     )
     assert checks["memory.cgroup"]["status"] == "skip"
+
+
+def test_failure_lines_keep_their_words(pytester, healthy, monkeypatch):
+    """A record is redacted once: "network.api-key: cannot reach" must not read "network.api-key: **** reach"."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-wordswordswords-K3y9")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", f"https://127.0.0.1:{closed}")
+    junit = pytester.path / "junit.xml"
+    result = run_suite(pytester, *healthy, "-k", "test_api_key", "-rA", "-vv", f"--junitxml={junit}", machine=True)
+    result.stdout.fnmatch_lines(["FAILED *test_api_key - FAIL network.api-key: cannot reach*"])
+    assert "network.api-key: cannot reach" in junit.read_text()
+    assert "wordswordswords" not in result.stdout.str() + junit.read_text()

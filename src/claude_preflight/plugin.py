@@ -199,6 +199,9 @@ def _redact_report(report, redact: Redactor) -> None:
 def pytest_runtest_makereport(item, call):
     report = yield
     state = item.config.stash[STATE]
+    # pytest's own content first; a check's record is attached after, already redacted: redacting it twice would
+    # mask ordinary words (the check id "network.api-key" followed by ": cannot ..." looks like a key and value).
+    _redact_report(report, state.redact)
     spec = _spec(item)
     if spec is not None:
         if report.when == "call" and RESULT in item.stash:
@@ -210,7 +213,6 @@ def pytest_runtest_makereport(item, call):
             # A fixture broke before the check could run: still a result with the error text.
             record = _record(item, internal_error(report.longreprtext), report.duration, state.redact)
             state.records.append(record)
-    _redact_report(report, state.redact)
     return report
 
 
