@@ -171,7 +171,8 @@ def evaluate_limits(lim: Limits, min_watches: int, min_instances: int, min_nofil
     evidence = [f"fs.inotify.max_user_watches = {lim.max_user_watches}", f"fs.inotify.max_user_instances = {lim.max_user_instances}",
                 f"open files (ulimit -n): soft {lim.nofile_soft or 'unlimited'}, hard {lim.nofile_hard or 'unlimited'}"]  # fmt: skip
     findings = []
-    sysctl = "sudo sysctl -w {k}={v}\n  echo '{k} = {v}' | sudo tee /etc/sysctl.d/60-claude.conf   # persistent"
+    # tee -a: both settings go into one file, the second must not overwrite the first.
+    sysctl = "sudo sysctl -w {k}={v}\n  echo '{k} = {v}' | sudo tee -a /etc/sysctl.d/60-claude.conf   # persistent"
     if lim.max_user_watches is not None and lim.max_user_watches < min_watches:
         findings.append(Finding(Status.WARN, f"fs.inotify.max_user_watches is {lim.max_user_watches} (under {min_watches})",
                                 "'System limit for number of file watchers reached' stops Claude Code watching files:\n  "
