@@ -6,16 +6,19 @@ and sysroot) and real processes, so every probe runs against real files without 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
 _CHUNK = 1 << 20
@@ -191,9 +194,55 @@ class Env:
         finally:
             os.close(fd)
 
+    @staticmethod
+    def open_regular(path: Path) -> BinaryIO:
+        """An unbuffered reader of a regular file (opened without blocking: a FIFO raises NotRegularFile)."""
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise NotRegularFile(Path(path), file_kind(info.st_mode))
+        return os.fdopen(fd, "rb", buffering=0)
+
+    # -- the only writes (claude-preflight --fix) --------------------------------------------
+    @staticmethod
+    def write_atomically(path: Path, chunks: Iterable[bytes], mode: int) -> None:
+        """Replace a file: write a temp file beside it, fsync, give it `mode`, rename over the original."""
+        path = Path(path)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".preflight-tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temp, stat.S_IMODE(mode))
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
+
+    @staticmethod
+    def copy_exclusive(source: Path, target: Path) -> None:
+        """Copy bytes and mode to a new file; never overwrite one that exists (a backup stays a backup)."""
+        with open(source, "rb") as src, open(target, "xb") as dst:
+            shutil.copyfileobj(src, dst, _CHUNK)
+            dst.flush()
+            os.fsync(dst.fileno())
+        shutil.copymode(source, target)
+
     def read_text(self, path: Path, limit: int = 1 << 20) -> str:
         """A small text file (/proc, /sys, config); bytes that are not UTF-8 are replaced."""
         return self.read_bytes(path, limit).decode("utf-8", "replace")
+
+    @staticmethod
+    def real_path(path: Path) -> Path:
+        """The path with symlinks resolved; the path itself when that fails (a symlink loop)."""
+        try:
+            return Path(path).resolve()
+        except (OSError, RuntimeError):
+            return Path(path)
 
     @staticmethod
     def exists(path: Path) -> bool:

@@ -40,6 +40,18 @@ class JsonFile:
     def exists(self) -> bool:
         return self.state != "missing"
 
+    def describe(self) -> str:
+        """What is wrong, in one line ("ok" when nothing is)."""
+        if self.state == "invalid-json" and self.json_error:
+            e = self.json_error
+            return f"invalid JSON at line {e.line}, column {e.column}: {e.message}"
+        return {
+            "missing": "does not exist",
+            "not-a-file": f"a {self.kind}, not a file",
+            "unreadable": f"cannot be read: {self.error}",
+            "too-large": f"{self.size:,} bytes: too large to parse (config_max_mb)",
+        }.get(self.state, self.state)
+
 
 def _reject_constant(name: str) -> Any:
     # JavaScript's JSON.parse (what Claude Code uses) rejects NaN and Infinity; so do we.
