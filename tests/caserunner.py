@@ -3,7 +3,10 @@
 A case directory holds an input tree (home/, project/, sysroot/; any may be absent) and case.json:
 
   setup    operations git cannot store: {"op": "fixture"|"mkdir"|"fifo"|"symlink"|"sparse"|"write"|"age"
-           |"chmod"|"chown", "path": ...}; "fixture" copies from tests/fixtures/real-claude/
+           |"chmod"|"chown"|"head"|"cut"|"grow"|"image"|"long-line", "path": ...}; "fixture" copies from
+           tests/fixtures/real-claude/; head/cut/grow/image/long-line damage a transcript (transcript_ops.py)
+  project  the project directory relative to the case root (default "project")
+  switches {"fix": true, "all_sessions": true}: the command-line switches of the run
   env      extra environment ({root} is the materialised case root; TMPDIR defaults to {root}/tmp)
   options  threshold overrides, as with `-o name=value`
   user     "unprivileged": run as uid 65534 in a forked child (root bypasses permission checks)
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import claude_preflight.checks
+import transcript_ops
 
 from claude_preflight.checking import REGISTRY, run_targets
 from claude_preflight.env import Env
@@ -87,8 +91,10 @@ def _apply(op: dict, root: Path) -> None:
         elif "latin1" in op:
             data = op["latin1"].encode("latin-1")
         else:
-            data = op["text"].encode()
+            data = op["text"].replace("{root}", str(root)).encode()
         path.write_bytes(data)
+    elif kind in transcript_ops.OPS:
+        transcript_ops.OPS[kind](path, op)
     elif kind == "age":
         when = time.time() - op["days"] * 86400
         os.utime(path, (when, when), follow_symlinks=False)
@@ -137,7 +143,9 @@ def remove(root: Path) -> None:
 def build_env(case: Case, root: Path) -> Env:
     environ = {"PATH": os.environ.get("PATH", os.defpath), "HOME": str(root / "home"), "TMPDIR": str(root / "tmp")}
     environ.update({k: v.format(root=root) for k, v in case.spec.get("env", {}).items()})
-    return Env(home=root / "home", project=root / "project", sysroot=root / "sysroot", environ=environ)
+    project = root / case.spec.get("project", "project")
+    project.mkdir(parents=True, exist_ok=True)
+    return Env(home=root / "home", project=project, sysroot=root / "sysroot", environ=environ)
 
 
 def evaluate(check_id: str, env: Env, policy: Policy) -> dict[str, dict]:
@@ -186,7 +194,7 @@ def run_as_nobody(func, *args) -> dict:
 def run_case(case: Case) -> tuple[dict[str, dict], Path]:
     root = materialise(case)
     env = build_env(case, root)
-    policy = Policy.from_strings(case.spec.get("options", {}))
+    policy = Policy.from_strings(case.spec.get("options", {}), **case.spec.get("switches", {}))
     if case.unprivileged and os.geteuid() == 0:
         return run_as_nobody(evaluate, case.check_id, env, policy), root
     return evaluate(case.check_id, env, policy), root

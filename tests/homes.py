@@ -34,8 +34,11 @@ def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
         claude / "plugins" / "store" / "cc-plugin-agents-md.json",
     )
     transcripts = claude / "projects" / encode_cwd(project)
-    for index, name in enumerate(sorted((FIXTURES / "transcripts").glob("*.jsonl"))):
-        _copy(f"transcripts/{name.name}", transcripts / f"{index:08d}-{SESSION[9:]}.jsonl")
+    kept = ["ok.print-text.jsonl", "ok.print-with-bash-tool-use.jsonl"]
+    if damaged:  # sessions that died of API errors
+        kept += ["err.print-401.jsonl", "err.print-429.jsonl", "err.print-500oom.jsonl"]
+    for index, name in enumerate(kept):
+        _copy(f"transcripts/{name}", transcripts / f"{index:08d}-{SESSION[9:]}.jsonl")
     (claude / "settings.json").write_text(
         json.dumps({"permissions": {"allow": ["Bash(ls:*)"]}, "env": {"DISABLE_TELEMETRY": "1"}}, indent=2)
     )
@@ -47,6 +50,9 @@ def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
         _copy(
             "corrupt-inputs/user.claude.json.missing-comma", claude / "backups" / ".claude.json.corrupted.1795335275999"
         )
+        # The last session was killed mid-write: its transcript ends in a torn line.
+        torn = transcripts / f"{len(kept) - 1:08d}-{SESSION[9:]}.jsonl"
+        torn.write_bytes(torn.read_bytes()[:-100])
         # A session left in the registry by a SIGKILL (its pid 15510 is not running here).
         _copy("sessions-registry/stale-after-sigkill.PID.json", claude / "sessions" / "15510.json")
     return home, project

@@ -217,3 +217,21 @@ def test_failure_lines_keep_their_words(pytester, healthy, monkeypatch):
     result.stdout.fnmatch_lines(["FAILED *test_api_key - FAIL network.api-key: cannot reach*"])
     assert "network.api-key: cannot reach" in junit.read_text()
     assert "wordswordswords" not in result.stdout.str() + junit.read_text()
+
+
+def test_fix_repairs_through_the_plugin_and_reports_the_backup(pytester, tmp_path):
+    home, project = homes.build(tmp_path / "fixme", damaged=True)
+    torn = sorted((home / ".claude" / "projects").rglob("*.jsonl"))[-1]
+    original = torn.read_bytes()
+    result = run_suite(pytester, home, project, "-k", "transcript-damage", "--fix")
+    document = json.loads((pytester.path / "reports" / "claude-preflight.json").read_text())
+    [torn_result] = [
+        c
+        for c in document["checks"]
+        if c["id"] == "sessions.transcript-damage" and c["target"].startswith("torn last lines")
+    ]
+    assert torn_result["status"] == "ok", torn_result
+    assert "repaired: dropped the torn last line (" in "\n".join(torn_result["evidence"])
+    [backup] = torn.parent.glob(torn.name + ".preflight-backup-*")
+    assert backup.read_bytes() == original
+    assert result.ret == 0

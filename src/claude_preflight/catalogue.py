@@ -235,6 +235,50 @@ CATALOGUE: tuple[CheckInfo, ...] = (
         "Interactive claude needs a terminal: 'Raw mode is not supported'",
         "https://code.claude.com/docs/en/troubleshooting",
     ),
+    CheckInfo(
+        "context.memory-files",
+        "context",
+        "CLAUDE.md memory files (with parents, rules and @imports) fit the context",
+        "Every CLAUDE.md that loads is sent with every request: large ones bring `prompt is too long` and constant "
+        "compaction; a missing @import is skipped silently",
+        "https://code.claude.com/docs/en/memory",
+    ),
+    CheckInfo(
+        "context.state-file",
+        "context",
+        "~/.claude.json is not bloated",
+        "Claude Code rewrites ~/.claude.json many times a session: a large one slows every start and is likelier "
+        "to be corrupted by concurrent writes",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
+    CheckInfo(
+        "sessions.crash-signatures",
+        "sessions",
+        "Recent sessions: API errors by cause (401/403, 429, 500/529, prompt too long, connection)",
+        "The errors your last sessions died of say what will kill the next one",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
+    CheckInfo(
+        "sessions.transcript-damage",
+        "sessions",
+        "Recent transcripts: size, long lines, oversized images, torn last line, open tool_use",
+        "A damaged transcript makes `--resume` hang or every request of the session fail with HTTP 400",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
+    CheckInfo(
+        "sessions.index",
+        "sessions",
+        "sessions-index.json (older 2.1.x) lists the transcripts that exist",
+        "`--resume` says there are no conversations although the transcripts exist when the index is out of sync",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
+    CheckInfo(
+        "sessions.history",
+        "sessions",
+        "Session history on disk: count, size, sessions older than 30 days",
+        "Gigabytes of old transcripts fill the disk Claude Code writes to",
+        "https://code.claude.com/docs/en/troubleshooting",
+    ),
 )
 
 _BY_ID = {info.id: info for info in CATALOGUE}

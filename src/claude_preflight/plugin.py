@@ -57,6 +57,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--live", action="store_true", help="also stream one real reply (spends about one output token)")
     group.addoption("--no-mcp-start", action="store_true", help="MCP servers get static checks only (none is started)")
     group.addoption("--json", metavar="PATH", dest="preflight_json", help="write results as JSON (claude-preflight/1)")
+    group.addoption(
+        "--fix",
+        action="store_true",
+        dest="preflight_fix",
+        help="repair damaged transcripts and session indexes (backup first, atomic, idempotent); nothing is "
+        "written without it",
+    )
+    group.addoption(
+        "--all-sessions",
+        action="store_true",
+        help="the session checks read every transcript, not only those changed in recent_session_days",
+    )
     for name, text in THRESHOLDS.items():
         parser.addini(name, f"{text} (default {default(name)})", default=default(name))
     parser.addini("reports_dir", "where the HTML and JSON reports go by default (default: reports)", default="reports")
@@ -83,6 +95,8 @@ def pytest_configure(config: pytest.Config) -> None:
         offline=config.getoption("offline"),
         live=config.getoption("live"),
         mcp_start=not config.getoption("no_mcp_start"),
+        fix=config.getoption("preflight_fix"),
+        all_sessions=config.getoption("all_sessions"),
     )
     redact = Redactor()
     try:
@@ -117,6 +131,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     targets = discover(spec, metafunc.config.stash[STATE].env)
     metafunc.parametrize("target", targets, ids=[str(t.id) for t in targets])
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # `-k network.api-key` (as diagnose and the remediation texts print it) selects a check by its id.
+    spec = _spec(item)
+    if spec is not None:
+        item.extra_keyword_matches.add(spec.info.id)
 
 
 @pytest.fixture(scope="session")

@@ -43,13 +43,33 @@ class Policy:
     inotify_min_instances: int = 256
     nofile_min: int = 4096
     snapshots_checked: int = 20
+    memory_files_warn_chars: int = 15_000
+    memory_files_fail_chars: int = 40_000
+    state_file_warn_mb: float = 5.0
+    recent_session_days: float = 7.0
+    error_repeat_count: int = 2
+    transcript_warn_mb: float = 10.0
+    transcript_line_warn_mb: float = 1.0
+    image_max_px: int = 2000
+    history_old_warn_gb: float = 2.0
     offline: bool = False
     live: bool = False
     mcp_start: bool = True
+    fix: bool = False
+    all_sessions: bool = False
 
     @property
     def config_max_bytes(self) -> int:
         return int(self.config_max_mb * 1e6)
+
+    @property
+    def line_limit_bytes(self) -> int:
+        return int(self.transcript_line_warn_mb * 1e6)
+
+    @property
+    def session_days(self) -> float:
+        """How far back the session checks read: 0 (everything) with --all-sessions."""
+        return 0 if self.all_sessions else self.recent_session_days
 
     @classmethod
     def from_strings(cls, values: dict[str, str], **switches: bool) -> Policy:
@@ -97,6 +117,15 @@ THRESHOLDS: dict[str, str] = {
     "nofile_min": "warn when the soft open-file limit (ulimit -n) is under this",
     "snapshots_checked": "how many of the newest shell snapshots are parsed",
     "claude_rss_fail_percent": "fail when your Claude Code processes together use more than this percentage of RAM",
+    "memory_files_warn_chars": "warn when the CLAUDE.md files that load for the project total more characters",
+    "memory_files_fail_chars": "fail when the CLAUDE.md files that load for the project total more characters",
+    "state_file_warn_mb": "warn when ~/.claude.json is larger (MB)",
+    "recent_session_days": "the session checks read transcripts changed in this many days (--all-sessions: all)",
+    "error_repeat_count": "a session with this many API errors of one cause (or one that gave up) counts as failing",
+    "transcript_warn_mb": "warn about transcripts larger than this (MB): --resume becomes slow",
+    "transcript_line_warn_mb": "warn about transcript lines longer than this (MB); longer lines are measured, not parsed",
+    "image_max_px": "an image in a transcript wider or taller than this (px) fails every later request",
+    "history_old_warn_gb": "warn when sessions older than old_session_days take more than this (GB)",
 }
 
 

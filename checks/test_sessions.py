@@ -1,0 +1,60 @@
+"""Sessions: what recent transcripts say about crashes, their damage (repaired with --fix), index and history."""
+
+from claude_preflight import repairs
+from claude_preflight.checking import NoTarget, check
+from claude_preflight.policy import Policy
+from claude_preflight.probes import disk, transcripts
+from claude_preflight.rules import sessions as rules
+from claude_preflight.signatures import table
+
+
+def _all(env, policy):
+    return transcripts.transcripts(env, policy.scan_max_entries)
+
+
+def _recent_scans(env, policy):
+    recent = transcripts.recent(env, _all(env, policy), policy.session_days)
+    return transcripts.scans(env, recent, policy.line_limit_bytes)
+
+
+def _indexes(env):
+    policy = Policy()
+    found = transcripts.session_indexes(env, _all(env, policy), policy.config_max_bytes)
+    return found or [NoTarget("no sessions-index.json: Claude Code 2.1.330 keeps none (older 2.1.x releases did)")]
+
+
+@check("sessions.crash-signatures", targets=lambda env: table().transcript_causes())
+def test_crash_signatures(env, policy, target):
+    scans = _recent_scans(env, policy)
+    return rules.evaluate_signatures(target, scans, table(), policy.error_repeat_count, policy.session_days)
+
+
+@check("sessions.transcript-damage", targets=lambda env: rules.DAMAGE_KINDS)
+def test_transcript_damage(env, policy, target):
+    scans = _recent_scans(env, policy)
+    limits = rules.Limits(int(policy.transcript_warn_mb * 1e6), policy.line_limit_bytes, policy.image_max_px)
+    done = []
+    if policy.fix and target.repairable:
+        live = repairs.live_session_ids(env)
+        for scan in scans:
+            if target.id == "torn-line":
+                done.append(repairs.drop_torn_line(env, scan, live))
+            elif target.id == "image":
+                done.append(repairs.strip_images(env, scan, policy.image_max_px, live))
+    repaired = [r for r in done if r is not None]
+    return rules.evaluate_damage(target, scans, limits, repaired, policy.session_days, policy.fix)
+
+
+@check("sessions.index", targets=_indexes)
+def test_session_index(env, policy, target):
+    repair = None
+    if policy.fix:
+        live = repairs.live_session_ids(env)
+        repair = repairs.rebuild_index(env, target, _all(env, policy), policy.line_limit_bytes, live)
+    return rules.evaluate_index(target, repair, env.shown)
+
+
+@check("sessions.history")
+def test_session_history(env, policy):
+    history = disk.session_history(env, policy.old_session_days, policy.scan_max_entries)
+    return rules.evaluate_history(history, _all(env, policy), policy.old_session_days, policy.history_old_warn_gb)

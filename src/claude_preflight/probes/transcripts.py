@@ -1,0 +1,452 @@
+"""Session transcripts (~/.claude/projects/<encoded cwd>/<session id>.jsonl): what they hold, read as a stream.
+
+Users have gigabytes of history, so a transcript is never loaded whole: it is read in chunks and
+searched for the few byte patterns that matter (an API error line, an embedded image); only the lines
+those patterns are in are parsed, and never a line over the long-line limit. The end of a file (torn
+last line, a tool_use left without its tool_result) is read on its own with pread.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import os
+import re
+import stat
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from claude_preflight.env import Env
+from claude_preflight.probes import once_per_run
+from claude_preflight.probes.files import read_json
+
+# Exactly how Claude Code 2.1.330 writes these records (compact JSON, this key order).
+API_ERROR = b'"isApiErrorMessage":true'
+RETRY_ERROR = b'"subtype":"api_error"'
+IMAGE = b'"type":"base64","media_type":"image/'
+_MEDIA_AND_DATA = re.compile(rb'([a-z+.-]+)","data":"')
+HEADER_BASE64 = 96 * 1024  # enough base64 to reach a JPEG's size marker behind its EXIF block
+TAIL_BYTES = 256 * 1024
+_CWD = re.compile(rb'"cwd":"((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class Transcript:
+    path: Path
+    session_id: str
+    project_dir: Path
+    size: int
+    mtime: float
+    mode: int
+
+
+def transcripts(env: Env, limit: int) -> list[Transcript]:
+    """Every top-level session transcript (sub-agent transcripts live one level deeper and are not resumed)."""
+
+    def compute() -> list[Transcript]:
+        found, seen = [], 0
+        for project_dir, info in env.entries(env.config_dir / "projects"):
+            if not _is_dir(info):
+                continue
+            for path, file_info in env.entries(project_dir):
+                seen += 1
+                if path.suffix == ".jsonl" and _is_file(file_info):
+                    found.append(
+                        Transcript(
+                            path, path.stem, project_dir, file_info.st_size, file_info.st_mtime, file_info.st_mode
+                        )
+                    )
+                if seen >= limit:
+                    return found
+        return found
+
+    return once_per_run("transcripts", env, limit, compute)
+
+
+def recent(env: Env, found: list[Transcript], days: float) -> list[Transcript]:
+    """Transcripts changed in the last `days` days (all of them when days <= 0), newest first."""
+    cutoff = env.now() - days * 86400 if days > 0 else float("-inf")
+    return sorted((t for t in found if t.mtime >= cutoff), key=lambda t: -t.mtime)
+
+
+@dataclass(frozen=True)
+class ErrorLine:
+    """A line Claude Code wrote when a request failed: a retry notice or the final synthetic error."""
+
+    final: bool  # the synthetic assistant message (Claude Code gave up) rather than a retry notice
+    status: int | None
+    text: str  # what Claude Code showed, e.g. "401 invalid x-api-key"
+    timestamp: str | None
+    cwd: str | None
+
+
+@dataclass(frozen=True)
+class LongLine:
+    offset: int
+    length: int
+
+
+@dataclass(frozen=True)
+class Image:
+    offset: int  # byte offset of the base64 data
+    media_type: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True)
+class Tail:
+    torn: bool  # no trailing newline and the last line is not JSON
+    torn_bytes: int
+    open_tool_uses: tuple[str, ...]  # tool_use names left without a tool_result at the end
+
+
+@dataclass(frozen=True)
+class Scan:
+    transcript: Transcript
+    cwd: str | None = None
+    errors: tuple[ErrorLine, ...] = ()
+    long_lines: tuple[LongLine, ...] = ()
+    images: tuple[Image, ...] = ()
+    tail: Tail | None = None
+    problem: str | None = None  # could not be read at all
+    bytes_read: int = field(default=0, compare=False)
+
+    @property
+    def project(self) -> str:
+        return self.cwd or self.transcript.project_dir.name
+
+
+def scans(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
+    """Scan each transcript once per run, whichever checks ask."""
+    return [
+        once_per_run(
+            "transcript-scan", env, (t.path, t.size, t.mtime, line_limit), lambda t=t: scan(env, t, line_limit)
+        )
+        for t in found
+    ]
+
+
+def scan(env: Env, transcript: Transcript, line_limit: int) -> Scan:
+    try:
+        with env.open_regular(transcript.path) as handle:
+            return _Scanner(handle, transcript, line_limit).run()
+    except OSError as exc:
+        return Scan(transcript, problem=f"{type(exc).__name__}: {exc}")
+
+
+class _Scanner:
+    """One pass over a transcript in chunks no longer than half the long-line limit.
+
+    With chunks that small, a line longer than the limit always swallows a whole chunk, so a chunk with
+    no newline is the only place a long line can be: normal chunks cost one short find.
+    """
+
+    def __init__(self, handle, transcript: Transcript, line_limit: int) -> None:
+        self.handle, self.transcript, self.line_limit = handle, transcript, line_limit
+        self.chunk_size = max(4096, min(512 * 1024, line_limit // 2))
+        self.errors: list[ErrorLine] = []
+        self.long_lines: list[LongLine] = []
+        self.images: dict[int, Image] = {}
+        self.cwd: str | None = None
+
+    def run(self) -> Scan:
+        offset, tail, line_start, in_long_line = 0, b"", 0, False
+        while chunk := self.handle.read(self.chunk_size):
+            if self.cwd is None:
+                self.cwd = _first_cwd(chunk)
+            first = chunk.find(b"\n")
+            if first == -1:  # inside a line longer than a chunk: only images are looked for
+                if not in_long_line:
+                    self._images(tail, offset - len(tail))  # where this line began
+                overlap = tail[-len(IMAGE) :]
+                self._images(overlap + chunk, offset - len(overlap))
+                in_long_line, tail = True, chunk[-len(IMAGE) :]
+                offset += len(chunk)
+                continue
+            last = chunk.rfind(b"\n")
+            head = tail + chunk[: first + 1]
+            if in_long_line:
+                self._long(line_start, offset + first - line_start)
+                self._images(head, offset - len(tail))
+            else:
+                self._lines(head, offset - len(tail), 0, len(head))
+            self._lines(chunk, offset, first + 1, last + 1)
+            tail, line_start, in_long_line = chunk[last + 1 :], offset + last + 1, False
+            offset += len(chunk)
+        if in_long_line:
+            self._long(line_start, offset - line_start)
+        elif tail:  # a last line without its newline
+            self._lines(tail, offset - len(tail), 0, len(tail))
+        return Scan(
+            self.transcript,
+            self.cwd,
+            tuple(self.errors),
+            tuple(self.long_lines),
+            tuple(self.images.values()),
+            _tail(self.handle, offset, self.line_limit),
+            bytes_read=offset,
+        )
+
+    def _long(self, start: int, length: int) -> None:
+        if length > self.line_limit:
+            self.long_lines.append(LongLine(start, length))
+
+    def _lines(self, data: bytes, base: int, start: int, end: int) -> None:
+        """Look for error lines and images among the whole lines in data[start:end]."""
+        for marker in (API_ERROR, RETRY_ERROR):
+            at = data.find(marker, start, end)
+            while at != -1:
+                line_start = data.rfind(b"\n", start, at) + 1 or start
+                line_end = data.find(b"\n", at, end)
+                line_end = end if line_end == -1 else line_end
+                error = _error_line(data[line_start:line_end])
+                if error:
+                    self.errors.append(error)
+                at = data.find(marker, line_end, end)
+        self._images(data, base, start, end)
+
+    def _images(self, data: bytes, base: int, start: int = 0, end: int | None = None) -> None:
+        at = data.find(IMAGE, start, end)
+        while at != -1:
+            where = base + at
+            if where not in self.images:
+                self.images[where] = _image_at(self.handle, where)
+            at = data.find(IMAGE, at + 1, end)
+
+
+def _first_cwd(chunk: bytes) -> str | None:
+    found = _CWD.search(chunk)
+    if not found:
+        return None
+    try:
+        return json.loads(b'"' + found.group(1) + b'"')
+    except ValueError:
+        return None
+
+
+def _error_line(line: bytes) -> ErrorLine | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict):
+        return None
+    if record.get("isApiErrorMessage") is True:
+        content = (record.get("message") or {}).get("content")
+        texts = [c.get("text", "") for c in content if isinstance(c, dict)] if isinstance(content, list) else []
+        status = record.get("apiErrorStatus")
+        return ErrorLine(True, status if isinstance(status, int) else None, " ".join(texts).strip(), *_where(record))
+    if record.get("type") == "system" and record.get("subtype") == "api_error":
+        error = record.get("error") if isinstance(record.get("error"), dict) else {}
+        status = error.get("status")
+        text = error.get("formatted") or error.get("message") or ""
+        return ErrorLine(False, status if isinstance(status, int) else None, str(text), *_where(record))
+    return None
+
+
+def _where(record: dict) -> tuple[str | None, str | None]:
+    return record.get("timestamp"), record.get("cwd")
+
+
+def _image_at(handle, offset: int) -> Image:
+    """Read the image's header from the file itself: the data may continue far past the chunk in hand."""
+    rest = os.pread(handle.fileno(), len(IMAGE) + 64 + HEADER_BASE64, offset)[len(IMAGE) :]
+    found = _MEDIA_AND_DATA.match(rest)
+    if not found:
+        return Image(offset, "image/?", None, None)
+    data = rest[found.end() :].split(b'"', 1)[0].replace(b"\\/", b"/")
+    width, height = image_size(b64_prefix(data))
+    return Image(offset, "image/" + found.group(1).decode("ascii", "replace"), width, height)
+
+
+def b64_prefix(data: bytes) -> bytes:
+    usable = len(data) - len(data) % 4
+    try:
+        return base64.b64decode(data[:usable])
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def image_size(head: bytes) -> tuple[int | None, int | None]:
+    """Width and height from the first bytes of a PNG, GIF, WebP or JPEG; (None, None) when unknown."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
+        return struct.unpack(">II", head[16:24])
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        return struct.unpack("<HH", head[6:10])
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _webp_size(head)
+    if head[:2] == b"\xff\xd8":
+        return _jpeg_size(head)
+    return None, None
+
+
+def _webp_size(head: bytes) -> tuple[int | None, int | None]:
+    kind = head[12:16]
+    if kind == b"VP8X" and len(head) >= 30:
+        return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(head[27:30], "little")
+    if kind == b"VP8L" and len(head) >= 25:
+        bits = int.from_bytes(head[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if kind == b"VP8 " and len(head) >= 30:
+        width, height = struct.unpack("<HH", head[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None, None
+
+
+def _jpeg_size(head: bytes) -> tuple[int | None, int | None]:
+    at = 2
+    while at + 9 <= len(head):
+        if head[at] != 0xFF:
+            return None, None
+        marker = head[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        length = struct.unpack(">H", head[at + 2 : at + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", head[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    return None, None
+
+
+def _tail(handle, size: int, line_limit: int) -> Tail:
+    """The end of the session: a torn last line, and tool_use blocks still waiting for their tool_result."""
+    start = max(0, size - TAIL_BYTES)
+    data = os.pread(handle.fileno(), size - start, start)
+    torn_bytes = 0
+    if data and not data.endswith(b"\n"):
+        last = data[data.rfind(b"\n") + 1 :]
+        try:
+            json.loads(last)
+        except ValueError:
+            torn_bytes = len(last)
+            data = data[: len(data) - len(last)]
+    lines = data.split(b"\n")
+    if start:
+        lines = lines[1:]  # the first one is cut by the window
+    return Tail(torn_bytes > 0, torn_bytes, _open_tool_uses(lines, line_limit))
+
+
+def _open_tool_uses(lines: list[bytes], line_limit: int) -> tuple[str, ...]:
+    """Walk back from the end: results seen so far, until the last line that asked for tools."""
+    answered: set[str] = set()
+    for line in reversed(lines):
+        if len(line) > line_limit or (b'"tool_result"' not in line and b'"tool_use"' not in line):
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict) or record.get("isSidechain"):
+            continue
+        blocks = _blocks(record)
+        if record.get("type") == "user":
+            answered.update(b.get("tool_use_id") for b in blocks if b.get("type") == "tool_result")
+        elif record.get("type") == "assistant":
+            uses = [b for b in blocks if b.get("type") == "tool_use"]
+            if uses:
+                return tuple(f"{b.get('name')} ({b.get('id')})" for b in uses if b.get("id") not in answered)
+    return ()
+
+
+def _blocks(record: dict) -> list[dict]:
+    content = (record.get("message") or {}).get("content") if isinstance(record.get("message"), dict) else None
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def _is_dir(info: os.stat_result) -> bool:
+    return stat.S_ISDIR(info.st_mode)
+
+
+def _is_file(info: os.stat_result) -> bool:
+    return stat.S_ISREG(info.st_mode)
+
+
+@dataclass(frozen=True)
+class SessionIndex:
+    """A sessions-index.json (kept by older 2.1.x releases) beside the transcripts it lists."""
+
+    path: Path
+    project_dir: Path
+    problem: str | None  # why it cannot be used (not JSON, no entries list)
+    listed: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()  # listed, but the transcript is gone
+    unlisted: tuple[str, ...] = ()  # transcripts `--resume` cannot find
+
+    @property
+    def id(self) -> str:
+        return self.project_dir.name
+
+    @property
+    def label(self) -> str:
+        return self.project_dir.name
+
+
+def session_indexes(env: Env, found: list[Transcript], max_bytes: int) -> list[SessionIndex]:
+    by_dir: dict[Path, set[str]] = {}
+    for transcript in found:
+        by_dir.setdefault(transcript.project_dir, set()).add(transcript.session_id)
+    indexes = []
+    for project_dir, info in env.entries(env.config_dir / "projects"):
+        path = project_dir / "sessions-index.json"
+        if _is_dir(info) and env.exists(path):
+            indexes.append(_index(env, path, by_dir.get(project_dir, set()), max_bytes))
+    return indexes
+
+
+def _index(env: Env, path: Path, present: set[str], max_bytes: int) -> SessionIndex:
+    parsed = read_json(env, path, max_bytes)
+    if parsed.state != "ok":
+        return SessionIndex(path, path.parent, parsed.describe())
+    entries = parsed.data.get("entries") if isinstance(parsed.data, dict) else None
+    if not isinstance(entries, list):
+        return SessionIndex(path, path.parent, 'no "entries" list')
+    listed = [e.get("sessionId") for e in entries if isinstance(e, dict) and isinstance(e.get("sessionId"), str)]
+    return SessionIndex(
+        path,
+        path.parent,
+        None,
+        tuple(listed),
+        tuple(sorted(set(listed) - present)),
+        tuple(sorted(present - set(listed))),
+    )
+
+
+def summarize(env: Env, transcript: Transcript, line_limit: int) -> dict:
+    """A sessions-index.json entry for a transcript, in the shape older 2.1.x releases wrote."""
+    first_prompt, count, created, modified, branch, cwd = "", 0, None, None, "", None
+    with env.open_regular(transcript.path) as raw, io.BufferedReader(raw, 1 << 20) as handle:
+        for line in handle:
+            if len(line) > line_limit or (b'"type":"user"' not in line and b'"type":"assistant"' not in line):
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(record, dict) or record.get("type") not in ("user", "assistant"):
+                continue
+            count += 1
+            created = created or record.get("timestamp")
+            modified = record.get("timestamp") or modified
+            branch = record.get("gitBranch") or branch
+            cwd = cwd or record.get("cwd")
+            content = (record.get("message") or {}).get("content") if isinstance(record.get("message"), dict) else None
+            if not first_prompt and record.get("type") == "user" and isinstance(content, str):
+                first_prompt = content[:200]
+    return {
+        "sessionId": transcript.session_id,
+        "fullPath": str(transcript.path),
+        "fileMtime": int(transcript.mtime * 1000),
+        "firstPrompt": first_prompt or "No prompt",
+        "messageCount": count,
+        "created": created,
+        "modified": modified,
+        "gitBranch": branch,
+        "projectPath": cwd,
+        "isSidechain": False,
+    }

@@ -1,0 +1,183 @@
+"""The only code that changes a user's files, and only with --fix.
+
+Every repair: refuses while a live Claude Code process has the session open, refuses when the file
+changed since it was read, copies the file to a timestamped backup beside it first, writes the new
+content to a temp file and renames it over the original (same permissions), and changes nothing
+when there is nothing to repair, so a second --fix is a no-op.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from claude_preflight.env import Env, NotRegularFile, TooLarge
+from claude_preflight.probes import sessions
+from claude_preflight.probes.transcripts import (
+    HEADER_BASE64,
+    IMAGE,
+    Scan,
+    SessionIndex,
+    Transcript,
+    b64_prefix,
+    image_size,
+    summarize,
+)
+
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Repair:
+    path: Path
+    action: str = ""
+    backup: Path | None = None
+    refused: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.refused is None and self.backup is not None
+
+
+def live_session_ids(env: Env) -> set[str]:
+    """Sessions a running Claude Code process has open (its registry entry's pid is alive)."""
+    return {entry.session_id for entry in sessions.registry(env) if entry.alive and entry.session_id}
+
+
+def backup(env: Env, path: Path) -> Path:
+    """A byte-identical copy beside the file: <name>.preflight-backup-<UTC time>[-n]."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(env.now()))
+    for n in range(1, 1000):
+        target = path.with_name(f"{path.name}.preflight-backup-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            env.copy_exclusive(path, target)
+            return target
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free backup name for {path}")
+
+
+def _unchanged(env: Env, transcript: Transcript) -> str | None:
+    try:
+        info = env.stat(transcript.path)
+    except OSError as exc:
+        return f"cannot stat it now: {exc}"
+    if (info.st_size, info.st_mtime) != (transcript.size, transcript.mtime):
+        return "it changed since it was read (a session may be writing it): run again"
+    return None
+
+
+def _guarded(env: Env, transcript: Transcript, live: set[str]) -> str | None:
+    if transcript.session_id in live:
+        return "a running Claude Code process has this session open (~/.claude/sessions): quit it first"
+    return _unchanged(env, transcript)
+
+
+def drop_torn_line(env: Env, scan: Scan, live: set[str]) -> Repair | None:
+    transcript, tail = scan.transcript, scan.tail
+    if not tail or not tail.torn:
+        return None
+    refused = _guarded(env, transcript, live)
+    if refused:
+        return Repair(transcript.path, refused=refused)
+    keep = transcript.size - tail.torn_bytes
+    saved = backup(env, transcript.path)
+    env.write_atomically(transcript.path, _prefix(env, transcript.path, keep), transcript.mode)
+    return Repair(transcript.path, f"dropped the torn last line ({tail.torn_bytes:,} bytes)", saved)
+
+
+def _prefix(env: Env, path: Path, size: int) -> Iterator[bytes]:
+    with env.open_regular(path) as handle:
+        left = size
+        while left > 0:
+            chunk = handle.read(min(_CHUNK, left))
+            if not chunk:
+                raise OSError(f"{path} shrank while it was copied")
+            left -= len(chunk)
+            yield chunk
+
+
+NOTE = "[image removed by claude-preflight --fix: {w}x{h} px is over the API's {max} px limit]"
+
+
+def strip_images(env: Env, scan: Scan, max_px: int, live: set[str]) -> Repair | None:
+    transcript = scan.transcript
+    if not any(max(i.width or 0, i.height or 0) > max_px for i in scan.images):
+        return None
+    refused = _guarded(env, transcript, live)
+    if refused:
+        return Repair(transcript.path, refused=refused)
+    removed: list[str] = []
+    saved = backup(env, transcript.path)
+    # Streamed: a failure half-way removes the temp file and leaves the transcript as it was.
+    env.write_atomically(
+        transcript.path, _lines_without_big_images(env, transcript.path, max_px, removed), transcript.mode
+    )
+    return Repair(transcript.path, f"replaced {len(removed)} image(s) ({', '.join(removed)} px) with a note", saved)
+
+
+def _lines_without_big_images(env: Env, path: Path, max_px: int, removed: list[str]) -> Iterator[bytes]:
+    with env.open_regular(path) as raw, io.BufferedReader(raw, _CHUNK) as handle:
+        for line in handle:
+            if IMAGE not in line:
+                yield line
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                yield line
+                continue
+            before = len(removed)
+            record = _strip(record, max_px, removed)
+            if len(removed) == before:
+                yield line
+            else:
+                ending = b"\n" if line.endswith(b"\n") else b""
+                yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + ending
+
+
+def _strip(node, max_px: int, removed: list[str]):
+    if isinstance(node, list):
+        return [_strip(item, max_px, removed) for item in node]
+    if not isinstance(node, dict):
+        return node
+    source = node.get("source")
+    if node.get("type") == "image" and isinstance(source, dict) and isinstance(source.get("data"), str):
+        width, height = image_size(b64_prefix(source["data"][:HEADER_BASE64].encode("ascii", "replace")))
+        if max(width or 0, height or 0) > max_px:
+            removed.append(f"{width}x{height}")
+            return {"type": "text", "text": NOTE.format(w=width, h=height, max=max_px)}
+    return {key: _strip(value, max_px, removed) for key, value in node.items()}
+
+
+def rebuild_index(
+    env: Env, index: SessionIndex, found: list[Transcript], line_limit: int, live: set[str]
+) -> Repair | None:
+    """List exactly the transcripts that exist: keep their entries, add the missing ones, drop the stale."""
+    if not index.problem and not index.unlisted and not index.stale:
+        return None
+    if live & (set(index.unlisted) | set(index.stale)):
+        return Repair(index.path, refused="a running Claude Code process has one of these sessions open: quit it")
+    old = _old_document(env, index.path)
+    kept = {e["sessionId"]: e for e in old.get("entries", []) if isinstance(e, dict) and "sessionId" in e}
+    here = sorted((t for t in found if t.project_dir == index.project_dir), key=lambda t: t.mtime)
+    entries = [kept.get(t.session_id) or summarize(env, t, line_limit) for t in here]
+    document = {**old, "version": old.get("version", 1), "entries": entries}
+    mode = env.stat(index.path).st_mode
+    saved = backup(env, index.path)
+    env.write_atomically(index.path, [json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n"], mode)
+    added = sum(1 for t in here if t.session_id not in kept)
+    dropped = len([s for s in kept if s not in {t.session_id for t in here}])
+    return Repair(index.path, f"{len(entries)} session(s) listed: {added} added, {dropped} stale removed", saved)
+
+
+def _old_document(env: Env, path: Path) -> dict:
+    try:
+        data = json.loads(env.read_bytes(path, 64 << 20))
+    except (OSError, ValueError, TooLarge, NotRegularFile):
+        return {}
+    return data if isinstance(data, dict) else {}
