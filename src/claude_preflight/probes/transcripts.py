@@ -29,7 +29,7 @@ RETRY_ERROR = b'"subtype":"api_error"'
 IMAGE = b'"type":"base64","media_type":"image/'
 _MEDIA_AND_DATA = re.compile(rb'([a-z+.-]+)","data":"')
 HEADER_BASE64 = 96 * 1024  # enough base64 to reach a JPEG's size marker behind its EXIF block
-TAIL_BYTES = 256 * 1024
+TAIL_BYTES = 64 * 1024  # the end of a session: its last records, where a torn line or an open tool_use is
 _CWD = re.compile(rb'"cwd":"((?:[^"\\]|\\.)*)"')
 
 
@@ -120,14 +120,35 @@ class Scan:
         return self.cwd or self.transcript.project_dir.name
 
 
+PARALLEL_BYTES = 256 << 20  # above this, a scan is spread over the CPUs (one process each)
+
+
 def scans(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
-    """Scan each transcript once per run, whichever checks ask."""
-    return [
-        once_per_run(
-            "transcript-scan", env, (t.path, t.size, t.mtime, line_limit), lambda t=t: scan(env, t, line_limit)
-        )
-        for t in found
-    ]
+    """Scan each transcript once per run, whichever checks ask; big histories on several CPUs."""
+    key = (tuple((t.path, t.size, t.mtime) for t in found), line_limit)
+    return once_per_run("transcript-scans", env, key, lambda: _scan_all(env, found, line_limit))
+
+
+def _scan_all(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or sum(t.size for t in found) < PARALLEL_BYTES:
+        return _scan_many(env, found, line_limit)
+    import concurrent.futures
+    import multiprocessing
+
+    # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own;
+    # "spawn" is safe from the threads checks run in.
+    shares = [found[i::workers] for i in range(workers)]
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
+        others = [pool.submit(_scan_many, env, share, line_limit) for share in shares[1:]]
+        done = _scan_many(env, shares[0], line_limit) + [s for f in others for s in f.result()]
+    by_path = {scan.transcript.path: scan for scan in done}
+    return [by_path[t.path] for t in found]
+
+
+def _scan_many(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
+    return [scan(env, t, line_limit) for t in found]
 
 
 def scan(env: Env, transcript: Transcript, line_limit: int) -> Scan:
@@ -155,7 +176,10 @@ class _Scanner:
 
     def run(self) -> Scan:
         offset, tail, line_start, in_long_line = 0, b"", 0, False
-        while chunk := self.handle.read(self.chunk_size):
+        # One buffer, reused for every chunk; no bigger than the file (allocating is not free).
+        buffer = bytearray(max(1, min(self.chunk_size, self.transcript.size + 1)))
+        while read := self.handle.readinto(buffer):
+            chunk = buffer if read == len(buffer) else buffer[:read]
             if self.cwd is None:
                 self.cwd = _first_cwd(chunk)
             first = chunk.find(b"\n")
@@ -326,16 +350,19 @@ def _tail(handle, size: int, line_limit: int) -> Tail:
         except ValueError:
             torn_bytes = len(last)
             data = data[: len(data) - len(last)]
-    lines = data.split(b"\n")
-    if start:
-        lines = lines[1:]  # the first one is cut by the window
-    return Tail(torn_bytes > 0, torn_bytes, _open_tool_uses(lines, line_limit))
+    return Tail(torn_bytes > 0, torn_bytes, _open_tool_uses(data, start > 0, line_limit))
 
 
-def _open_tool_uses(lines: list[bytes], line_limit: int) -> tuple[str, ...]:
-    """Walk back from the end: results seen so far, until the last line that asked for tools."""
+def _open_tool_uses(data: bytes, cut_at_start: bool, line_limit: int) -> tuple[str, ...]:
+    """The tool_use blocks of the last line that asked for tools, less those answered after it."""
+    at = data.rfind(b'"type":"tool_use"')
+    if at == -1:
+        return ()
+    line_start = data.rfind(b"\n", 0, at) + 1
+    if line_start == 0 and cut_at_start:
+        return ()  # that line began before the window: too long to be worth parsing here
     answered: set[str] = set()
-    for line in reversed(lines):
+    for line in reversed(data[line_start:].split(b"\n")):
         if len(line) > line_limit or (b'"tool_result"' not in line and b'"tool_use"' not in line):
             continue
         try:

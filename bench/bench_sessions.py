@@ -1,0 +1,160 @@
+"""Session checks on a large history: full scan vs `grep -c isApiErrorMessage`, recent-only run, peak RSS.
+
+    python bench/bench_sessions.py [--sessions 5000] [--gb 2] [--keep DIR]
+
+Writes a home with a realistic history (the real records of tests/fixtures/real-claude/transcripts, grown to
+sizes spread like real ones: many small sessions, a few large; 2% changed in the last week, the rest 8-180 days
+old; some with API errors; a few damaged: torn last line, oversized image, 12 MB), then prints:
+  full scan   every transcript scanned (what --all-sessions does), beside grep over the same files (target <= 2x)
+  recent      the default: `claude-preflight -k sessions` end to end (CLI start included)
+  peak RSS    of the scanning process (target < 100 MB whatever the history size)
+Files are read from the page cache in every measurement (each is run once to warm it, then timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+import transcript_ops  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "real-claude" / "transcripts"
+SOURCES = ["ok.print-text.jsonl", "ok.print-with-bash-tool-use.jsonl", "err.print-401.jsonl", "err.print-429.jsonl"]
+
+
+def generate(home: Path, sessions: int, total_bytes: int, seed: int = 7) -> dict[str, int]:
+    rng = random.Random(seed)
+    projects = home / ".claude" / "projects"
+    # Pareto-like sizes: most sessions are small, a few are large; scaled to the total.
+    weights = [rng.paretovariate(1.2) for _ in range(sessions)]
+    scale = total_bytes / sum(weights)
+    sources = {name: (FIXTURES / name).read_bytes() for name in SOURCES}
+    attachments = [
+        line + b"\n" for line in sources["ok.print-text.jsonl"].splitlines() if b'"type":"attachment"' in line
+    ]
+    now, counts = time.time(), {"recent": 0, "damaged": 0, "with errors": 0}
+    for i in range(sessions):
+        project = projects / f"-home-dev-src-project-{i % 40}"
+        project.mkdir(parents=True, exist_ok=True)
+        name = SOURCES[0 if rng.random() < 0.6 else 1 if rng.random() < 0.9 else rng.choice((2, 3))]
+        counts["with errors"] += name.startswith("err")
+        path = project / f"{i:08d}-0000-4000-8000-{rng.getrandbits(48):012x}.jsonl"
+        size = max(len(sources[name]), min(int(weights[i] * scale), 400_000_000))
+        with open(path, "wb", buffering=1 << 20) as out:
+            out.write(sources[name])
+            written, k = len(sources[name]), 0
+            while written < size:
+                line = attachments[k % len(attachments)]
+                out.write(line)
+                written, k = written + len(line), k + 1
+        recent = i % 50 == 0
+        if recent and i % 500 == 0:  # a few damaged ones among the recent
+            counts["damaged"] += 1
+            damage = (i // 500) % 3
+            if damage == 0:
+                transcript_ops.cut(path, {"bytes": 50})
+            elif damage == 1:
+                transcript_ops.add_image(path, {"format": "png", "width": 3000, "height": 100})
+            else:
+                transcript_ops.grow(path, {"mb": 12})
+        age = rng.uniform(0, 6) if recent else rng.uniform(8, 180)
+        os.utime(path, (now - age * 86400, now - age * 86400))
+        counts["recent"] += recent
+    return counts
+
+
+def child(code: str) -> tuple[float, float, str]:
+    """Run Python code in a fresh process: wall seconds, its peak RSS in MB, its output."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    wall = time.perf_counter() - start
+    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, out.strip()
+
+
+SCAN = """
+import time
+from pathlib import Path
+from claude_preflight.env import Env
+from claude_preflight.probes import transcripts
+env = Env(home=Path({home!r}), project=Path({home!r}))
+start = time.perf_counter()
+found = transcripts.transcripts(env, 10**7)
+scans = transcripts.scans(env, transcripts.recent(env, found, {days}), 1_000_000)
+print(f"{{time.perf_counter() - start:.3f}} {{len(scans)}} {{sum(s.bytes_read for s in scans)}} "
+      f"{{sum(len(s.errors) for s in scans)}} {{sum(1 for s in scans if s.tail and s.tail.torn)}} "
+      f"{{sum(1 for s in scans for i in s.images if max(i.width or 0, i.height or 0) > 2000)}}")
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sessions", type=int, default=5000)
+    parser.add_argument("--gb", type=float, default=2.0)
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this directory")
+    args = parser.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="preflight-bench-sessions-"))
+    home = base / "home"
+    try:
+        if not (home / ".claude" / "projects").exists():
+            start = time.perf_counter()
+            counts = generate(home, args.sessions, int(args.gb * 1e9))
+            print(
+                f"generated {args.sessions} sessions, {args.gb:g} GB in {time.perf_counter() - start:.1f} s: {counts}"
+            )
+        files = [str(p) for p in (home / ".claude" / "projects").rglob("*.jsonl")]
+        total = sum(os.path.getsize(f) for f in files)
+        print(f"history: {len(files)} transcripts, {total / 1e9:.2f} GB")
+
+        def grep() -> float:
+            start = time.perf_counter()
+            subprocess.run(
+                ["grep", "-c", "-r", "--include=*.jsonl", "isApiErrorMessage", str(home)], capture_output=True
+            )
+            return time.perf_counter() - start
+
+        grep()  # warm the page cache
+        grep_s = min(grep() for _ in range(3))
+        child(SCAN.format(home=str(home), days=0))
+        full = [child(SCAN.format(home=str(home), days=0)) for _ in range(3)]
+        best = min(full, key=lambda r: float(r[2].split()[0]))
+        scan_s, n, read, errors, torn, images = best[2].split()
+        print(
+            f"full scan: {float(scan_s):.2f} s over {int(n)} transcripts ({int(read) / 1e9:.2f} GB read); "
+            f"{errors} error lines, {torn} torn, {images} oversized images"
+        )
+        print(f"grep -c -r isApiErrorMessage: {grep_s:.2f} s  -> ratio {float(scan_s) / grep_s:.2f} (target <= 2)")
+        print(f"peak RSS of the scanning process: {best[1]:.0f} MB (target < 100)")
+        recent = child(SCAN.format(home=str(home), days=7))
+        print(f"recent only (7 days) scan: {float(recent[2].split()[0]):.2f} s over {recent[2].split()[1]} transcripts")
+        cli = shutil.which("claude-preflight", path=str(Path(sys.executable).parent)) or "claude-preflight"
+        runs = []
+        for _ in range(3):
+            start = time.perf_counter()
+            done = subprocess.run(
+                [cli, "-k", "sessions", "--home", str(home), "--project", str(base), "--offline", "-q"],
+                capture_output=True,
+                text=True,
+                cwd=base,
+            )
+            runs.append(time.perf_counter() - start)
+        print(
+            f"claude-preflight -k sessions (default, recent only), end to end: {min(runs):.2f} s (exit {done.returncode})"
+        )
+        print(f"peak RSS of any child so far: {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB")
+    finally:
+        if not args.keep:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""The streamed transcript scanner: image headers, chunk boundaries, the parallel path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import transcript_ops
+
+from claude_preflight.env import Env
+from claude_preflight.probes import transcripts
+
+FIXTURES = Path(__file__).parent / "fixtures" / "real-claude" / "transcripts"
+
+
+@pytest.mark.parametrize("kind", sorted(transcript_ops.IMAGES))
+@pytest.mark.parametrize("size", [(1, 1), (3000, 100), (100, 2400), (16383, 16383)])
+def test_image_size_reads_the_header(kind, size):
+    width, height = size
+    if kind == "gif" and max(size) > 65535:
+        pytest.skip("GIF sizes are 16 bit")
+    assert transcripts.image_size(transcript_ops.IMAGES[kind](width, height)) == size
+
+
+def test_image_size_of_something_else_is_unknown():
+    assert transcripts.image_size(b"not an image at all") == (None, None)
+    assert transcripts.image_size(b"\xff\xd8\xff\xe0\x00") == (None, None)  # a JPEG cut before its size
+
+
+def transcript_at(path: Path) -> transcripts.Transcript:
+    info = path.stat()
+    return transcripts.Transcript(path, path.stem, path.parent, info.st_size, info.st_mtime, info.st_mode)
+
+
+@pytest.mark.parametrize("line_limit", [8192, 20_000, 1_000_000])
+def test_every_error_line_is_found_whatever_the_chunk_boundaries(tmp_path, line_limit):
+    """Small chunks put markers and lines across chunk boundaries; the answer must not change."""
+    path = tmp_path / "s.jsonl"
+    shutil.copyfile(FIXTURES / "err.print-429.jsonl", path)
+    transcript_ops.add_image(path, {"format": "png", "width": 3000, "height": 100})
+    env = Env(home=tmp_path, project=tmp_path)
+    scan = transcripts.scan(env, transcript_at(path), line_limit)
+    assert len(scan.errors) == 11 and sum(e.final for e in scan.errors) == 1
+    assert [(i.width, i.height) for i in scan.images] == [(3000, 100)]
+    # Lines over the limit (the 38 kB api-request-shape record at the smallest limit) are measured, not parsed.
+    expected_long = sum(1 for line in path.read_bytes().splitlines(keepends=True) if len(line) - 1 > line_limit)
+    assert len(scan.long_lines) == expected_long
+
+
+def test_the_parallel_scan_gives_the_serial_answer(tmp_path, monkeypatch):
+    env = Env(home=tmp_path, project=tmp_path)
+    found = []
+    for i, name in enumerate(sorted(FIXTURES.glob("*.jsonl")) * 3):
+        path = tmp_path / f"{i:04d}.jsonl"
+        shutil.copyfile(name, path)
+        found.append(transcript_at(path))
+    serial = transcripts._scan_many(env, found, 1_000_000)
+    monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parallel = transcripts._scan_all(env, found, 1_000_000)
+    assert parallel == serial
