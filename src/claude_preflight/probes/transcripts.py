@@ -363,13 +363,8 @@ def _open_tool_uses(data: bytes, cut_at_start: bool, line_limit: int) -> tuple[s
         return ()  # that line began before the window: too long to be worth parsing here
     answered: set[str] = set()
     for line in reversed(data[line_start:].split(b"\n")):
-        if len(line) > line_limit or (b'"tool_result"' not in line and b'"tool_use"' not in line):
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(record, dict) or record.get("isSidechain"):
+        record = _record(line, line_limit, b'"tool_result"', b'"tool_use"')
+        if record is None or record.get("isSidechain"):
             continue
         blocks = _blocks(record)
         if record.get("type") == "user":
@@ -379,6 +374,17 @@ def _open_tool_uses(data: bytes, cut_at_start: bool, line_limit: int) -> tuple[s
             if uses:
                 return tuple(f"{b.get('name')} ({b.get('id')})" for b in uses if b.get("id") not in answered)
     return ()
+
+
+def _record(line: bytes, line_limit: int, *markers: bytes) -> dict | None:
+    """The JSON object on a line that holds one of the markers; None for long, other or broken lines."""
+    if len(line) > line_limit or not any(marker in line for marker in markers):
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _blocks(record: dict) -> list[dict]:
@@ -449,13 +455,8 @@ def summarize(env: Env, transcript: Transcript, line_limit: int) -> dict:
     first_prompt, count, created, modified, branch, cwd = "", 0, None, None, "", None
     with env.open_regular(transcript.path) as raw, io.BufferedReader(raw, 1 << 20) as handle:
         for line in handle:
-            if len(line) > line_limit or (b'"type":"user"' not in line and b'"type":"assistant"' not in line):
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if not isinstance(record, dict) or record.get("type") not in ("user", "assistant"):
+            record = _record(line, line_limit, b'"type":"user"', b'"type":"assistant"')
+            if record is None or record.get("type") not in ("user", "assistant"):
                 continue
             count += 1
             created = created or record.get("timestamp")
