@@ -41,6 +41,10 @@ def pytest_args(args: list[str], cwd: Path) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["diagnose"]:
+        from claude_preflight import diagnose
+
+        return diagnose.main(args[1:])
     if "--list" in args:
         print(list_checks())
         return 0
