@@ -32,7 +32,7 @@ def test_crash_signatures(env, policy, target):
 @check("sessions.transcript-damage", targets=lambda env: rules.DAMAGE_KINDS)
 def test_transcript_damage(env, policy, target):
     scans = _recent_scans(env, policy)
-    limits = rules.Limits(int(policy.transcript_warn_mb * 1e6), policy.line_limit_bytes, policy.image_max_px)
+    limits = rules.Limits.of(policy)
     done = []
     if policy.fix and target.repairable:
         live = repairs.live_session_ids(env)

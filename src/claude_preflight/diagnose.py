@@ -93,8 +93,10 @@ def _add(found: dict[str, Found], signature: Signature, line_no: int | None, tex
 
 
 def scan_session(env: Env, session: str, signatures: Table) -> tuple[Path, list[Found]]:
+    """A session's API errors, and the transcript damage that makes every later request fail."""
+    from claude_preflight.policy import Policy
     from claude_preflight.probes import transcripts
-    from claude_preflight.rules.sessions import shown_text
+    from claude_preflight.rules.sessions import Limits, damaged, shown_text
 
     every = transcripts.transcripts(env, 10**6)
     chosen = (
@@ -104,17 +106,18 @@ def scan_session(env: Env, session: str, signatures: Table) -> tuple[Path, list[
     )
     if chosen is None:
         raise LookupError(f"no session {session!r} under {env.config_dir / 'projects'}")
-    scan = transcripts.scan(env, chosen, 1_000_000)
+    policy = Policy()
+    scan = transcripts.scan(env, chosen, policy.line_limit_bytes)
     found: dict[str, Found] = {}
     for error in scan.errors:
         signature = signatures.match(shown_text(error))
         if signature:
             _add(found, signature, None, shown_text(error))
-    if any(max(i.width or 0, i.height or 0) > 2000 for i in scan.images):
-        _add(found, _by_id(signatures, "image-dimensions"), None, "an image over 2000 px is embedded")
-    if scan.tail and scan.tail.open_tool_uses:
-        text = "ends with tool_use " + ", ".join(scan.tail.open_tool_uses) + " and no tool_result"
-        _add(found, _by_id(signatures, "tool-result-missing"), None, text)
+    limits = Limits.of(policy)
+    for kind, signature_id in (("image", "image-dimensions"), ("tool-use", "tool-result-missing")):
+        problem = damaged(kind, scan, limits)
+        if problem:
+            _add(found, _by_id(signatures, signature_id), None, problem)
     return chosen.path, list(found.values())
 
 

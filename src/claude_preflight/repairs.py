@@ -25,6 +25,7 @@ from claude_preflight.probes.transcripts import (
     Transcript,
     b64_prefix,
     image_size,
+    oversized,
     summarize,
 )
 
@@ -106,7 +107,7 @@ NOTE = "[image removed by claude-preflight --fix: {w}x{h} px is over the API's {
 
 def strip_images(env: Env, scan: Scan, max_px: int, live: set[str]) -> Repair | None:
     transcript = scan.transcript
-    if not any(max(i.width or 0, i.height or 0) > max_px for i in scan.images):
+    if not any(image.exceeds(max_px) for image in scan.images):
         return None
     refused = _guarded(env, transcript, live)
     if refused:
@@ -148,7 +149,7 @@ def _strip(node, max_px: int, removed: list[str]):
     source = node.get("source")
     if node.get("type") == "image" and isinstance(source, dict) and isinstance(source.get("data"), str):
         width, height = image_size(b64_prefix(source["data"][:HEADER_BASE64].encode("ascii", "replace")))
-        if max(width or 0, height or 0) > max_px:
+        if oversized(width, height, max_px):
             removed.append(f"{width}x{height}")
             return {"type": "text", "text": NOTE.format(w=width, h=height, max=max_px)}
     return {key: _strip(value, max_px, removed) for key, value in node.items()}

@@ -89,12 +89,20 @@ class LongLine:
     length: int
 
 
+def oversized(width: int | None, height: int | None, max_px: int) -> bool:
+    """Wider or taller than the API accepts (an unknown size is not judged)."""
+    return max(width or 0, height or 0) > max_px
+
+
 @dataclass(frozen=True)
 class Image:
     offset: int  # byte offset of the base64 data
     media_type: str
     width: int | None
     height: int | None
+
+    def exceeds(self, max_px: int) -> bool:
+        return oversized(self.width, self.height, max_px)
 
 
 @dataclass(frozen=True)
@@ -260,8 +268,7 @@ def _error_line(line: bytes) -> ErrorLine | None:
     if not isinstance(record, dict):
         return None
     if record.get("isApiErrorMessage") is True:
-        content = (record.get("message") or {}).get("content")
-        texts = [c.get("text", "") for c in content if isinstance(c, dict)] if isinstance(content, list) else []
+        texts = [str(block.get("text", "")) for block in _blocks(record)]
         status = record.get("apiErrorStatus")
         return ErrorLine(True, status if isinstance(status, int) else None, " ".join(texts).strip(), *_where(record))
     if record.get("type") == "system" and record.get("subtype") == "api_error":
@@ -387,8 +394,14 @@ def _record(line: bytes, line_limit: int, *markers: bytes) -> dict | None:
     return record if isinstance(record, dict) else None
 
 
+def _content(record: dict):
+    """message.content of a user or assistant record: a string, a list of blocks, or None."""
+    message = record.get("message")
+    return message.get("content") if isinstance(message, dict) else None
+
+
 def _blocks(record: dict) -> list[dict]:
-    content = (record.get("message") or {}).get("content") if isinstance(record.get("message"), dict) else None
+    content = _content(record)
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
@@ -463,7 +476,7 @@ def summarize(env: Env, transcript: Transcript, line_limit: int) -> dict:
             modified = record.get("timestamp") or modified
             branch = record.get("gitBranch") or branch
             cwd = cwd or record.get("cwd")
-            content = (record.get("message") or {}).get("content") if isinstance(record.get("message"), dict) else None
+            content = _content(record)
             if not first_prompt and record.get("type") == "user" and isinstance(content, str):
                 first_prompt = content[:200]
     return {

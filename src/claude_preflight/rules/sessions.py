@@ -116,6 +116,10 @@ class Limits:
     line_bytes: int
     image_px: int
 
+    @classmethod
+    def of(cls, policy) -> Limits:
+        return cls(int(policy.transcript_warn_mb * 1e6), policy.line_limit_bytes, policy.image_max_px)
+
 
 def damaged(kind: str, scan: Scan, limits: Limits) -> str | None:
     """What is wrong with one transcript, for one kind of damage (None: nothing)."""
@@ -129,7 +133,7 @@ def damaged(kind: str, scan: Scan, limits: Limits) -> str | None:
         longest = max(scan.long_lines, key=lambda line: line.length)
         return f"{len(scan.long_lines)} line(s) over the limit, the longest {longest.length / MB:.1f} MB at byte {longest.offset:,}"
     if kind == "image":
-        big = [i for i in scan.images if max(i.width or 0, i.height or 0) > limits.image_px]
+        big = [i for i in scan.images if i.exceeds(limits.image_px)]
         if big:
             return ", ".join(f"{i.media_type} {i.width}x{i.height} px at byte {i.offset:,}" for i in big[:3])
     if kind == "torn-line" and scan.tail and scan.tail.torn:
