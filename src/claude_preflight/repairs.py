@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from claude_preflight.env import Env, NotRegularFile, TooLarge
+from claude_preflight.env import Env
 from claude_preflight.probes import sessions
+from claude_preflight.probes.files import read_json
 from claude_preflight.probes.transcripts import (
     HEADER_BASE64,
     IMAGE,
@@ -177,8 +178,5 @@ def rebuild_index(
 
 
 def _old_document(env: Env, path: Path) -> dict:
-    try:
-        data = json.loads(env.read_bytes(path, 64 << 20))
-    except (OSError, ValueError, TooLarge, NotRegularFile):
-        return {}
+    data = read_json(env, path, 64 << 20).data
     return data if isinstance(data, dict) else {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env, NotRegularFile, TooLarge
-from claude_preflight.probes.files import read_json
+from claude_preflight.probes.files import read_json, read_raw
 
 MAX_IMPORT_DEPTH = 5
 # Claude Code's import syntax: `@path` at the start of a line or after whitespace, outside code.
@@ -116,22 +117,16 @@ def imports(env: Env, source: Path, text: str) -> list[tuple[str, Path]]:
 
 
 def _read(env: Env, path: Path, max_bytes: int) -> tuple[str | None, str | None]:
-    try:
-        data = env.read_bytes(path, max_bytes)
-    except FileNotFoundError:
+    """(text, problem); (None, None) when the file is not there, which is fine for every candidate."""
+    raw, found = read_raw(env, path, max_bytes)
+    if found.state == "missing" or found.errno == errno.ENOTDIR:  # ENOTDIR: a parent is a file
         return None, None
-    except TooLarge as exc:
-        return None, f"{exc.size:,} bytes: too large to read (config_max_mb)"
-    except NotRegularFile as exc:
-        return None, f"a {exc.kind}, not a file"
-    except OSError as exc:
-        if getattr(exc, "errno", None) == 20:  # ENOTDIR: a parent is a file
-            return None, None
-        return None, f"cannot be read: {exc.strerror or exc}"
+    if raw is None:
+        return None, found.describe()
     try:
-        return data.decode("utf-8"), None
+        return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
-        return data.decode("utf-8", "replace"), f"not UTF-8 (byte {exc.start})"
+        return raw.decode("utf-8", "replace"), f"not UTF-8 (byte {exc.start})"
 
 
 def _size(env: Env, path: Path) -> int:

@@ -35,6 +35,7 @@ class JsonFile:
     data: Any = None
     json_error: JsonError | None = None
     bad_utf8: tuple[int, int] | None = None  # (line, column) of the first invalid byte
+    errno: int | None = None  # for unreadable
 
     @property
     def exists(self) -> bool:
@@ -45,12 +46,13 @@ class JsonFile:
         if self.state == "invalid-json" and self.json_error:
             e = self.json_error
             return f"invalid JSON at line {e.line}, column {e.column}: {e.message}"
-        return {
-            "missing": "does not exist",
-            "not-a-file": f"a {self.kind}, not a file",
-            "unreadable": f"cannot be read: {self.error}",
-            "too-large": f"{self.size:,} bytes: too large to parse (config_max_mb)",
-        }.get(self.state, self.state)
+        if self.state == "not-a-file":
+            return f"a {self.kind}, not a file"
+        if self.state == "unreadable":
+            return f"cannot be read: {self.error}"
+        if self.state == "too-large":
+            return f"{self.size:,} bytes: too large to read (config_max_mb)"
+        return "does not exist" if self.state == "missing" else self.state
 
 
 def _reject_constant(name: str) -> Any:
@@ -89,23 +91,31 @@ def parse_json(text: str) -> tuple[Any, JsonError | None]:
         return None, JsonError(str(exc), 1, 1, "")
 
 
-def read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
-    """Read and parse one JSON file within `max_bytes`, turning every failure into facts."""
+def read_raw(env: Env, path: Path, max_bytes: int) -> tuple[bytes | None, JsonFile]:
+    """A file's bytes within `max_bytes`; when there are none, the JsonFile says why (missing, not-a-file, ...)."""
     try:
         raw = env.read_bytes(path, max_bytes)
     except FileNotFoundError:
         # A dangling symlink is "missing" too, as it is for Claude Code.
-        return JsonFile(path, "missing")
+        return None, JsonFile(path, "missing")
     except NotRegularFile as exc:
-        return JsonFile(path, "not-a-file", kind=exc.kind)
+        return None, JsonFile(path, "not-a-file", kind=exc.kind)
     except TooLarge as exc:
-        return JsonFile(path, "too-large", size=exc.size)
+        return None, JsonFile(path, "too-large", size=exc.size)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            return JsonFile(path, "not-a-file", kind="symbolic link loop")
+            return None, JsonFile(path, "not-a-file", kind="symbolic link loop")
         if exc.errno == errno.EISDIR:
-            return JsonFile(path, "not-a-file", kind="directory")
-        return JsonFile(path, "unreadable", error=f"{exc.strerror or exc} (errno {exc.errno})")
+            return None, JsonFile(path, "not-a-file", kind="directory")
+        return None, JsonFile(path, "unreadable", error=f"{exc.strerror or exc} (errno {exc.errno})", errno=exc.errno)
+    return raw, JsonFile(path, "ok", size=len(raw))
+
+
+def read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
+    """Read and parse one JSON file within `max_bytes`, turning every failure into facts."""
+    raw, found = read_raw(env, path, max_bytes)
+    if raw is None:
+        return found
     bad_utf8 = None
     try:
         text = raw.decode("utf-8")
