@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env
+from claude_preflight.probes import once_per_run
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,12 @@ class SessionHistory:
 
 
 def session_history(env: Env, older_than_days: float, limit: int) -> SessionHistory:
-    """Size of ~/.claude/projects and its transcripts older than `older_than_days` (bounded walk)."""
+    """Size of ~/.claude/projects and its transcripts older than `older_than_days` (bounded walk, once per run:
+    disk.space and sessions.history both report it)."""
+    return once_per_run("session-history", env, (older_than_days, limit), lambda: _walk(env, older_than_days, limit))
+
+
+def _walk(env: Env, older_than_days: float, limit: int) -> SessionHistory:
     root = env.config_dir / "projects"
     try:
         env.stat(root)
