@@ -169,21 +169,14 @@ class Env:
 
     @staticmethod
     def read_bytes(path: Path, limit: int) -> bytes:
-        """Read a regular file, never more than `limit` bytes, never blocking.
-
-        O_NONBLOCK makes opening a FIFO return at once, and fstat on the open descriptor tells
-        what it really is (no race with a stat before the open).
-        """
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise NotRegularFile(Path(path), file_kind(info.st_mode))
-            if info.st_size > limit:
-                raise TooLarge(Path(path), info.st_size)
+        """Read a regular file, never more than `limit` bytes, never blocking."""
+        with Env.open_regular(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise TooLarge(Path(path), size)
             chunks, total = [], 0
             while total <= limit:
-                chunk = os.read(fd, min(_CHUNK, limit + 1 - total))
+                chunk = handle.read(min(_CHUNK, limit + 1 - total))
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -191,17 +184,22 @@ class Env:
             if total > limit:  # grew while we read
                 raise TooLarge(Path(path), total)
             return b"".join(chunks)
-        finally:
-            os.close(fd)
 
     @staticmethod
     def open_regular(path: Path) -> BinaryIO:
-        """An unbuffered reader of a regular file (opened without blocking: a FIFO raises NotRegularFile)."""
+        """An unbuffered reader of a regular file, never blocking.
+
+        O_NONBLOCK makes opening a FIFO return at once, and fstat on the open descriptor tells
+        what it really is (no race with a stat before the open): anything else raises NotRegularFile.
+        """
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotRegularFile(Path(path), file_kind(info.st_mode))
+        except BaseException:
             os.close(fd)
-            raise NotRegularFile(Path(path), file_kind(info.st_mode))
+            raise
         return os.fdopen(fd, "rb", buffering=0)
 
     # -- the only writes (claude-preflight --fix) --------------------------------------------
