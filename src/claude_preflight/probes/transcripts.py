@@ -49,11 +49,11 @@ def transcripts(env: Env, limit: int) -> list[Transcript]:
     def compute() -> list[Transcript]:
         found, seen = [], 0
         for project_dir, info in env.entries(env.config_dir / "projects"):
-            if not _is_dir(info):
+            if not stat.S_ISDIR(info.st_mode):
                 continue
             for path, file_info in env.entries(project_dir):
                 seen += 1
-                if path.suffix == ".jsonl" and _is_file(file_info):
+                if path.suffix == ".jsonl" and stat.S_ISREG(file_info.st_mode):
                     found.append(
                         Transcript(
                             path, path.stem, project_dir, file_info.st_size, file_info.st_mtime, file_info.st_mode
@@ -405,14 +405,6 @@ def _blocks(record: dict) -> list[dict]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
-def _is_dir(info: os.stat_result) -> bool:
-    return stat.S_ISDIR(info.st_mode)
-
-
-def _is_file(info: os.stat_result) -> bool:
-    return stat.S_ISREG(info.st_mode)
-
-
 @dataclass(frozen=True)
 class SessionIndex:
     """A sessions-index.json (kept by older 2.1.x releases) beside the transcripts it lists."""
@@ -440,7 +432,7 @@ def session_indexes(env: Env, found: list[Transcript], max_bytes: int) -> list[S
     indexes = []
     for project_dir, info in env.entries(env.config_dir / "projects"):
         path = project_dir / "sessions-index.json"
-        if _is_dir(info) and env.exists(path):
+        if stat.S_ISDIR(info.st_mode) and env.exists(path):
             indexes.append(_index(env, path, by_dir.get(project_dir, set()), max_bytes))
     return indexes
 
