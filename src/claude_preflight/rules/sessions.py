@@ -20,6 +20,10 @@ def _window(days: float) -> str:
     return f"changed in the last {days:g} days" if days > 0 else "all of them (--all-sessions)"
 
 
+def _nothing_read(days: float) -> Result:
+    return skip("no session transcript " + (f"changed in the last {days:g} days" if days > 0 else "at all"))
+
+
 def shown_text(error: ErrorLine) -> str:
     """The error as Claude Code showed it, with its status when the text lacks it."""
     text = error.text or "(no message)"
@@ -64,7 +68,7 @@ def failures_of(cause: Cause, scans: list[Scan], table: Table) -> list[SessionFa
 def evaluate_signatures(cause: Cause, scans: list[Scan], table: Table, repeat: int, days: float) -> Result:
     """One cause across recent sessions: repeated in a session warns, in most recent sessions fails."""
     if not scans:
-        return skip("no session transcript " + (f"changed in the last {days:g} days" if days > 0 else "at all"))
+        return _nothing_read(days)
     found = failures_of(cause, scans, table)
     serious = [f for f in found if f.gave_up or len(f.lines) >= repeat]
     evidence = [f.describe() for f in found[:10]]
@@ -168,7 +172,7 @@ def evaluate_damage(
     kind: DamageKind, scans: list[Scan], limits: Limits, repairs: list[Repair], days: float, fix: bool
 ) -> Result:
     if not scans:
-        return skip("no session transcript " + (f"changed in the last {days:g} days" if days > 0 else "at all"))
+        return _nothing_read(days)
     done = {r.path: r for r in repairs}
     open_damage, evidence, remediation = [], [], []
     for scan in scans:
