@@ -108,6 +108,15 @@ def test_json_report_follows_schema(pytester, damaged):
     assert by_key[("config.corrupt-backups", None)]["status"] == "warn"
     assert sum(document["summary"].values()) == len(document["checks"])
     assert document["summary"]["fail"] == sum(c["status"] == "fail" for c in document["checks"])
+    assert document["host"]["label"] == document["host"]["hostname"]
+
+
+def test_host_label_names_the_run_for_the_fleet_view(pytester, healthy):
+    out = pytester.path / "out.json"
+    run_suite(pytester, *healthy, "--json", str(out), "--host-label", "node:20-bookworm")
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["host"]["label"] == "node:20-bookworm"
 
 
 def test_html_report_has_status_remediation_and_family_tiles(pytester, damaged):

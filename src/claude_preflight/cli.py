@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         from claude_preflight import diagnose
 
         return diagnose.main(args[1:])
+    if args[:1] == ["merge"]:
+        from claude_preflight import merge
+
+        return merge.main(args[1:])
     if "--list" in args:
         print(list_checks())
         return 0

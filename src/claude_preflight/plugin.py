@@ -36,6 +36,7 @@ class RunState:
     strict: bool
     json_path: Path
     html_path: Path | None
+    host_label: str | None = None
     records: list[Record] = field(default_factory=list)
 
 
@@ -57,6 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--live", action="store_true", help="also stream one real reply (spends about one output token)")
     group.addoption("--no-mcp-start", action="store_true", help="MCP servers get static checks only (none is started)")
     group.addoption("--json", metavar="PATH", dest="preflight_json", help="write results as JSON (claude-preflight/1)")
+    group.addoption(
+        "--host-label",
+        metavar="TEXT",
+        help="the name this run goes by in a fleet view (claude-preflight merge); default: the hostname",
+    )
     group.addoption(
         "--fix",
         action="store_true",
@@ -116,7 +122,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.tbstyle == "auto":
         # The summary section below carries each failure's remediation; pytest's FAILURES section would repeat it.
         config.option.tbstyle = "no"
-    config.stash[STATE] = RunState(env, policy, redact, _strict(config), json_path, html_path)
+    config.stash[STATE] = RunState(
+        env, policy, redact, _strict(config), json_path, html_path, config.getoption("host_label")
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -260,7 +268,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.strict and exitstatus == 0 and any(r.status == "warn" for r in state.records):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     document = state.redact.value(
-        json_document(state.records, running_version(state.env, state.policy.probe_timeout_s))
+        json_document(state.records, running_version(state.env, state.policy.probe_timeout_s), state.host_label)
     )
     state.json_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = state.json_path.with_name(state.json_path.name + ".tmp")

@@ -61,12 +61,14 @@ def counts(records: list[Record]) -> dict[str, int]:
     return summary
 
 
-def json_document(records: list[Record], claude_version: str | None) -> dict:
+def json_document(records: list[Record], claude_version: str | None, label: str | None = None) -> dict:
+    hostname = socket.gethostname()
     return {
         "schema": SCHEMA,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "host": {
-            "hostname": socket.gethostname(),
+            "hostname": hostname,
+            "label": label or hostname,
             "platform": platform.platform(),
             "python": platform.python_version(),
             "claude_version": claude_version,
