@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import functools
 import html
 import json
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,7 +53,7 @@ class CheckResult:
 
 @dataclass
 class HostRun:
-    """One report: one host (or image) at one time."""
+    """One report: one host (or image) at one time. Statuses are worked out once: a fleet has thousands of cells."""
 
     label: str
     source: str
@@ -59,22 +61,19 @@ class HostRun:
     created: str
     results: list[CheckResult]
     by_check: dict[str, list[CheckResult]] = field(default_factory=dict)
+    statuses: dict[str, Status] = field(default_factory=dict)  # check id -> worst status of its results
+    counts: dict[str, int] = field(default_factory=dict)
+    status: Status = Status.SKIP
 
     def __post_init__(self) -> None:
         for result in self.results:
             self.by_check.setdefault(result.id, []).append(result)
+        self.statuses = {i: worst(Status(r.status) for r in results) for i, results in self.by_check.items()}
+        self.counts = {s: sum(r.status == s for r in self.results) for s in STATUSES}
+        self.status = worst(self.statuses.values())
 
     def status_of(self, check_id: str) -> Status | None:
-        results = self.by_check.get(check_id)
-        return worst(Status(r.status) for r in results) if results else None
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return {s: sum(r.status == s for r in self.results) for s in STATUSES}
-
-    @property
-    def status(self) -> Status:
-        return worst(Status(r.status) for r in self.results)
+        return self.statuses.get(check_id)
 
     @property
     def when(self) -> datetime.datetime:
@@ -117,34 +116,33 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def load(env: Env, path: Path, redact: Redactor) -> HostRun | Skipped:
-    """One report file as a HostRun, or why it was skipped. Every string is redacted again: a report made by
+def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skipped:
+    """One report file as a HostRun, or why it was skipped. Every string kept is redacted again: a report made by
     hand or by an older release must not carry a key into the fleet view."""
     found = read_json(env, path, MAX_REPORT_BYTES)
     if found.state == "too-large":
         return Skipped(str(path), f"{found.size:,} bytes: too large for a claude-preflight report")
     if found.state != "ok":
         return Skipped(str(path), found.describe())
-    problem = _problem(found.data)
+    document = found.data
+    problem = _problem(document)
     if problem:
         return Skipped(str(path), problem)
-    document = redact.value(found.data)
-    host = document["host"]
     results = [
         CheckResult(
-            id=c["id"],
-            title=c["title"],
-            family=_text(c.get("family")) or c["id"].split(".")[0],
-            target=c.get("target") if isinstance(c.get("target"), str) else None,
+            id=redact(c["id"]),
+            title=redact(c["title"]),
+            family=redact(_text(c.get("family"))) or c["id"].split(".")[0],
+            target=redact(c["target"]) if isinstance(c.get("target"), str) else None,
             status=c["status"],
-            summary=c["summary"],
-            remediation=_text(c.get("remediation")),
-            docs=c.get("docs") if isinstance(c.get("docs"), str) else None,
+            summary=redact(c["summary"]),
+            remediation=redact(_text(c.get("remediation"))),
+            docs=redact(c["docs"]) if isinstance(c.get("docs"), str) else None,
         )
         for c in document["checks"]
     ]
-    label = _text(host.get("label")) or host["hostname"]
-    return HostRun(label, str(path), host, document["created"], results)
+    host = {k: redact(v) if isinstance(v, str) else None for k, v in document["host"].items()}
+    return HostRun(host.get("label") or host["hostname"], str(path), host, redact(document["created"]), results)
 
 
 def report_files(env: Env, paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -166,9 +164,10 @@ def report_files(env: Env, paths: list[Path]) -> tuple[list[Path], list[Skipped]
     return files, skipped
 
 
-def collect(env: Env, paths: list[Path], redact: Redactor) -> tuple[list[HostRun], list[Skipped]]:
+def collect(env: Env, paths: list[Path], redactor: Redactor) -> tuple[list[HostRun], list[Skipped]]:
     """Every usable report, the newest per host label; everything else as Skipped with its reason."""
     files, skipped = report_files(env, paths)
+    redact = functools.lru_cache(maxsize=1 << 16)(redactor)  # a fleet repeats the same texts host after host
     newest: dict[str, HostRun] = {}
     for path in dict.fromkeys(files):  # a file named twice (a glob and its directory) counts once
         loaded = load(env, path, redact)
@@ -405,7 +404,7 @@ def main(argv: list[str]) -> int:
     if args.html:
         outputs.append((args.html, as_html(runs, skipped)))
     if args.json:
-        outputs.append((args.json, json.dumps(as_json(runs, skipped), indent=2) + "\n"))
+        outputs.append((args.json, json.dumps(as_json(runs, skipped)) + "\n"))  # no indent: the C encoder
     for path, text in outputs:
         path.parent.mkdir(parents=True, exist_ok=True)
         Env.write_atomically(path, [text.encode("utf-8")], 0o644)
