@@ -1,40 +1,14 @@
-"""The installation checks against the real Claude Code 2.1.330 from the npm registry (a 381 MB native binary).
-
-Installed once into a cache folder and reused: $PREFLIGHT_CLAUDE_CACHE, or ~/.cache/claude-preflight/.
-"""
+"""The installation checks against the real Claude Code 2.1.330 (the `real_claude` fixture in conftest.py)."""
 
 from __future__ import annotations
-
-import os
-import shutil
-import subprocess
-from pathlib import Path
-
-import pytest
 
 from claude_preflight.env import Env
 from claude_preflight.outcome import Status
 from claude_preflight.probes import install
 from claude_preflight.rules.install import evaluate_installations, evaluate_known_bad
+from conftest import CLAUDE_VERSION
 
-VERSION = "2.1.330"
-
-
-@pytest.fixture(scope="module")
-def real_claude() -> Path:
-    cache = (
-        Path(os.environ.get("PREFLIGHT_CLAUDE_CACHE") or Path.home() / ".cache" / "claude-preflight")
-        / f"claude-code-{VERSION}"
-    )
-    binary = cache / "node_modules" / ".bin" / "claude"
-    if not binary.exists():
-        npm = shutil.which("npm")
-        if not npm:
-            pytest.skip("npm is not installed, so the real Claude Code cannot be fetched here")
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--loglevel=error",
-                        f"@anthropic-ai/claude-code@{VERSION}"], check=True, timeout=900)  # fmt: skip
-    return binary
+VERSION = CLAUDE_VERSION
 
 
 def test_installation_check_finds_the_real_claude(real_claude, tmp_path):
