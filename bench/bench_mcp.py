@@ -10,6 +10,7 @@ CPU-bound start). A CPU-bound mix cannot beat its CPU floor (the servers' CPU ti
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
@@ -57,6 +58,7 @@ def main() -> None:
     mode = "sleepy" if args.mix == "sleepy" else "ok"
     commands = [[time_server] if real(n) else [sys.executable, TINY, mode, "20"] for n in range(args.servers)]
     work = Path(tempfile.mkdtemp(prefix="preflight-mcpbench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # the fake homes and reports go with the run
     (work / "project").mkdir()
     (work / ".claude.json").write_text(json.dumps({"mcpServers": {
         f"s{n}": {"command": c[0], "args": c[1:]} for n, c in enumerate(commands)}}))  # fmt: skip

@@ -9,7 +9,9 @@ It must stay close to 1 s plus overhead (the requests go at once), not the sum o
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -33,6 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     load_checks()
     work = Path(tempfile.mkdtemp(prefix="preflight-netbench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # the fake homes and reports go with the run
     server, ca = tls_api(work)
     server.delay = args.delay
     family = [check_id for check_id in REGISTRY if check_id.startswith("network.")]

@@ -9,8 +9,10 @@ built from the real Claude Code files in tests/fixtures/. Target: ratio of media
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +45,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # the fake homes and reports go with the run
     home, project = homes.build(work / "user")
     reports = work / "reports"
     preflight = [
