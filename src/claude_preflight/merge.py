@@ -24,7 +24,7 @@ from claude_preflight.env import Env
 from claude_preflight.outcome import Status, worst
 from claude_preflight.probes.files import read_json
 from claude_preflight.redact import Redactor
-from claude_preflight.report import COLOURS, SCHEMA
+from claude_preflight.report import COLOURS, SCHEMA, Record
 
 FLEET_SCHEMA = "claude-preflight-fleet/1"
 MAX_REPORT_BYTES = 64 << 20  # a report is ~100 kB; more is not one of ours
@@ -39,18 +39,6 @@ class Skipped:
     reason: str
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    id: str
-    title: str
-    family: str
-    target: str | None
-    status: str
-    summary: str
-    remediation: str
-    docs: str | None
-
-
 @dataclass
 class HostRun:
     """One report: one host (or image) at one time. Statuses are worked out once: a fleet has thousands of cells."""
@@ -59,8 +47,8 @@ class HostRun:
     source: str
     host: dict
     created: str
-    results: list[CheckResult]
-    by_check: dict[str, list[CheckResult]] = field(default_factory=dict)
+    results: list[Record]
+    by_check: dict[str, list[Record]] = field(default_factory=dict)
     statuses: dict[str, Status] = field(default_factory=dict)  # check id -> worst status of its results
     counts: dict[str, int] = field(default_factory=dict)
     status: Status = Status.SKIP
@@ -129,7 +117,7 @@ def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skippe
     if problem:
         return Skipped(str(path), problem)
     results = [
-        CheckResult(
+        Record(
             id=redact(c["id"]),
             title=redact(c["title"]),
             family=redact(_text(c.get("family"))) or c["id"].split(".")[0],
@@ -138,6 +126,8 @@ def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skippe
             summary=redact(c["summary"]),
             remediation=redact(_text(c.get("remediation"))),
             docs=redact(c["docs"]) if isinstance(c.get("docs"), str) else None,
+            evidence=[],  # the fleet view shows summaries; the evidence stays in each host's own report
+            duration_s=0.0,
         )
         for c in document["checks"]
     ]
@@ -191,7 +181,7 @@ class Column:
     id: str
     title: str
     hosts: dict[str, list[str]]  # status -> labels of hosts whose cell has it
-    example: CheckResult | None  # the worst result on the worst host: its remediation is shown once
+    example: Record | None  # the worst result on the worst host: its remediation is shown once
 
     @property
     def status(self) -> Status:
@@ -334,7 +324,7 @@ def _cell(run: HostRun, column: Column) -> str:
     )
 
 
-def _remediation(column: Column, example: CheckResult) -> str:
+def _remediation(column: Column, example: Record) -> str:
     affected = "; ".join(
         f"{status} on {len(labels)}: {', '.join(labels)}" for status, labels in column.hosts.items()
         if labels and status in ("fail", "warn")
