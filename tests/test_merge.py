@@ -232,6 +232,14 @@ def test_newest_report_per_host_label_wins(tmp_path):
     assert all("older report of 'ci-image'" in s.reason for s in skipped)
 
 
+def test_a_file_named_twice_counts_once(tmp_path, monkeypatch):
+    write(tmp_path / "a.json", report("a", [result("disk.space", "ok")]))
+    monkeypatch.chdir(tmp_path)
+    env = merge.Env(home=tmp_path, project=tmp_path)
+    runs, skipped = merge.collect(env, [Path("a.json"), tmp_path / "a.json", tmp_path], merge.Redactor())
+    assert [r.source for r in runs] == ["a.json"] and skipped == []
+
+
 def test_a_report_without_label_goes_by_its_hostname(tmp_path):
     document = report("x", [result("disk.space", "ok")])
     del document["host"]["label"]  # reports written before --host-label existed

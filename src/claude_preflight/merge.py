@@ -13,6 +13,7 @@ import datetime
 import functools
 import html
 import json
+import os
 import stat
 import sys
 from collections.abc import Callable
@@ -159,7 +160,11 @@ def collect(env: Env, paths: list[Path], redactor: Redactor) -> tuple[list[HostR
     files, skipped = report_files(env, paths)
     redact = functools.lru_cache(maxsize=1 << 16)(redactor)  # a fleet repeats the same texts host after host
     newest: dict[str, HostRun] = {}
-    for path in dict.fromkeys(files):  # a file named twice (a glob and its directory) counts once
+    seen: set[str] = set()
+    for path in files:
+        if os.path.abspath(path) in seen:  # a file named twice (a glob and its directory) counts once
+            continue
+        seen.add(os.path.abspath(path))
         loaded = load(env, path, redact)
         if isinstance(loaded, Skipped):
             skipped.append(loaded)
