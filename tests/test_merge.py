@@ -159,7 +159,7 @@ def test_a_cell_lists_every_non_ok_result_and_counts_the_rest(tmp_path):
     write(tmp_path / "b.json", report("b", [result("config.file", "warn")]))
     runs, skipped = merge.collect(merge.Env(home=tmp_path, project=tmp_path), [tmp_path], merge.Redactor())
     assert not skipped
-    cells = FleetTable(merge.as_html(runs, skipped)).cells()
+    cells = FleetTable(merge.as_html(merge.Fleet.of(runs, skipped))).cells()
     tip = cells[("a", "mcp.server")][1].splitlines()
     assert tip[0] == "FAIL user:s0: server 0 did not start"
     assert tip[-2:] == ["+3 more", "1 ok"] and len(tip) == merge.HOVER_LINES + 2

@@ -25,7 +25,7 @@ from claude_preflight.env import Env
 from claude_preflight.outcome import Status, worst
 from claude_preflight.probes.files import read_json
 from claude_preflight.redact import Redactor
-from claude_preflight.report import COLOURS, SCHEMA, Record
+from claude_preflight.report import COLOURS, SCHEMA, Record, counts
 
 FLEET_SCHEMA = "claude-preflight-fleet/1"
 MAX_REPORT_BYTES = 64 << 20  # a report is ~100 kB; more is not one of ours
@@ -58,7 +58,7 @@ class HostRun:
         for result in self.results:
             self.by_check.setdefault(result.id, []).append(result)
         self.statuses = {i: worst(Status(r.status) for r in results) for i, results in self.by_check.items()}
-        self.counts = {s: sum(r.status == s for r in self.results) for s in STATUSES}
+        self.counts = counts(self.results)
         self.status = worst(self.statuses.values())
 
     def status_of(self, check_id: str) -> Status | None:
@@ -193,13 +193,9 @@ class Column:
         return worst(Status(s) for s, labels in self.hosts.items() if labels)
 
 
-def _severity(counts: dict[str, int]) -> tuple[int, int]:
-    return (-counts.get("fail", 0), -counts.get("warn", 0))
-
-
 def order_hosts(runs: list[HostRun]) -> list[HostRun]:
     """Worst first: any fail, then most fails, then most warns; then by label."""
-    return sorted(runs, key=lambda run: (-run.status.rank, *_severity(run.counts), run.label))
+    return sorted(runs, key=lambda run: (-run.status.rank, -run.counts["fail"], -run.counts["warn"], run.label))
 
 
 def columns(runs: list[HostRun]) -> list[Column]:
@@ -209,15 +205,15 @@ def columns(runs: list[HostRun]) -> list[Column]:
     out = []
     for check_id in ids:
         hosts: dict[str, list[str]] = {s: [] for s in STATUSES}
-        example = None
+        title, example = "", None
         for run in runs:  # already worst first
             status = run.status_of(check_id)
             if status is None:
                 continue
             hosts[status.value].append(run.label)
+            title = title or run.by_check[check_id][0].title
             if example is None and status in (Status.FAIL, Status.WARN):
                 example = next(r for r in run.by_check[check_id] if r.status == status.value)
-        title = next(r.title for run in runs for r in run.by_check.get(check_id, ()))
         out.append(Column(check_id, title, hosts, example))
     return sorted(
         out,
@@ -240,13 +236,31 @@ def cell_text(run: HostRun, check_id: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Fleet:
+    """What both outputs render, worked out once: hosts and columns worst first, and the files skipped."""
+
+    runs: list[HostRun]
+    columns: list[Column]
+    skipped: list[Skipped]
+
+    @classmethod
+    def of(cls, runs: list[HostRun], skipped: list[Skipped]) -> Fleet:
+        ordered = order_hosts(runs)
+        return cls(ordered, columns(ordered), skipped)
+
+    @property
+    def hosts_by_status(self) -> dict[str, int]:
+        """How many hosts have each status as their worst."""
+        return {s: sum(run.status.value == s for run in self.runs) for s in STATUSES}
+
+
 # -- outputs ---------------------------------------------------------------------------------------
-def as_json(runs: list[HostRun], skipped: list[Skipped]) -> dict:
-    runs = order_hosts(runs)
+def as_json(fleet: Fleet) -> dict:
     return {
         "schema": FLEET_SCHEMA,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "summary": {s: sum(run.status.value == s for run in runs) for s in STATUSES} | {"hosts": len(runs)},
+        "summary": fleet.hosts_by_status | {"hosts": len(fleet.runs)},
         "hosts": [
             {
                 "label": run.label,
@@ -265,7 +279,7 @@ def as_json(runs: list[HostRun], skipped: list[Skipped]) -> dict:
                     for check_id, results in run.by_check.items()
                 },
             }
-            for run in runs
+            for run in fleet.runs
         ],
         "checks": [
             {
@@ -276,9 +290,9 @@ def as_json(runs: list[HostRun], skipped: list[Skipped]) -> dict:
                 "remediation": column.example.remediation if column.example else "",
                 "docs": column.example.docs if column.example else None,
             }
-            for column in columns(runs)
+            for column in fleet.columns
         ],
-        "skipped": [{"path": s.path, "reason": s.reason} for s in skipped],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in fleet.skipped],
     }
 
 
@@ -346,10 +360,8 @@ def _remediation(column: Column, example: Record) -> str:
     )
 
 
-def as_html(runs: list[HostRun], skipped: list[Skipped]) -> str:
-    runs = order_hosts(runs)
-    cols = columns(runs)
-    per_status = {s: sum(run.status.value == s for run in runs) for s in STATUSES}
+def as_html(fleet: Fleet) -> str:
+    runs, cols, skipped = fleet.runs, fleet.columns, fleet.skipped
     head = "".join(
         f'<th class="check" title="{html.escape(c.title, quote=True)}"><div>'
         f'<a href="#check-{html.escape(c.id)}">{html.escape(c.id)}</a></div></th>'
@@ -364,13 +376,13 @@ def as_html(runs: list[HostRun], skipped: list[Skipped]) -> str:
         items = "".join(f"<li><code>{html.escape(s.path)}</code>: {html.escape(s.reason)}</li>" for s in skipped)
         skipped_html = f"<h2>Skipped files ({len(skipped)})</h2><ul>{items}</ul>"
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    counts = "".join(_badge(s, f"{n} {s}") for s, n in per_status.items() if n)
+    badges = "".join(_badge(s, f"{n} {s}") for s, n in fleet.hosts_by_status.items() if n)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>claude-preflight fleet: {len(runs)} hosts</title><style>{_STYLE}</style></head><body>"
         f'<h1>claude-preflight fleet</h1><p class="meta">{len(runs)} hosts, {len(cols)} checks · merged '
         f"{created} by claude-preflight {__version__} · hover a cell for its results</p>"
-        f'<p class="counts">hosts by worst status: {counts}</p>'
+        f'<p class="counts">hosts by worst status: {badges}</p>'
         f'<div class="wrap"><table class="fleet"><thead><tr><th class="host">host</th>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
         f"<h2>Remediation</h2>{remediations or '<p>Nothing to fix: no check warned or failed.</p>'}"
@@ -395,16 +407,16 @@ def main(argv: list[str]) -> int:
     if not runs:
         print("claude-preflight merge: no claude-preflight report among the files given", file=sys.stderr)
         return 2
+    fleet = Fleet.of(runs, skipped)
     outputs = []
     if args.html:
-        outputs.append((args.html, as_html(runs, skipped)))
+        outputs.append((args.html, as_html(fleet)))
     if args.json:
-        outputs.append((args.json, json.dumps(as_json(runs, skipped)) + "\n"))  # no indent: the C encoder
+        outputs.append((args.json, json.dumps(as_json(fleet)) + "\n"))  # no indent: the C encoder
     for path, text in outputs:
         path.parent.mkdir(parents=True, exist_ok=True)
         Env.write_atomically(path, [text.encode("utf-8")], 0o644)
         print(f"wrote {path}")
-    worst_hosts = order_hosts(runs)
-    failing = sum(run.status is Status.FAIL for run in worst_hosts)
+    failing = fleet.hosts_by_status["fail"]
     print(f"{len(runs)} hosts: {failing} with a failing check, {len(skipped)} files skipped")
     return 0
