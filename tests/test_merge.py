@@ -164,6 +164,9 @@ def test_a_cell_lists_every_non_ok_result_and_counts_the_rest(tmp_path):
     assert tip[0] == "FAIL user:s0: server 0 did not start"
     assert tip[-2:] == ["+3 more", "1 ok"] and len(tip) == merge.HOVER_LINES + 2
     assert cells[("b", "mcp.server")] == ("–", "not run on this host", None)
+    all_ok = merge.HostRun("c", "c.json", {}, "", [merge.Record(
+        "mcp.server", "t", "mcp", f"user:s{n}", "ok", f"s{n} answered", [], "", None, 0.0) for n in range(3)])  # fmt: skip
+    assert merge.cell_text(all_ok, "mcp.server") == "OK user:s0: s0 answered"  # no "3 ok" repeating it
     # Columns worst first: mcp.server fails somewhere, config.file only warns.
     assert [c.id for c in merge.columns(merge.order_hosts(runs))] == ["mcp.server", "config.file"]
 

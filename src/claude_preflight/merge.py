@@ -226,12 +226,13 @@ def cell_text(run: HostRun, check_id: str) -> str:
     results = sorted(run.by_check.get(check_id, ()), key=lambda r: -Status(r.status).rank)
     if not results:
         return "not run on this host"
-    shown = [r for r in results if r.status != "ok"] or results[:1]
+    not_ok = [r for r in results if r.status != "ok"]
+    shown = not_ok or results[:1]  # all ok: the first one speaks for the cell
     lines = [f"{r.status.upper()} {r.target + ': ' if r.target else ''}{r.summary}" for r in shown[:HOVER_LINES]]
     if len(shown) > HOVER_LINES:
         lines.append(f"+{len(shown) - HOVER_LINES} more")
-    oks = sum(r.status == "ok" for r in results)
-    if oks and shown is not results[:1]:
+    oks = len(results) - len(not_ok)
+    if oks and not_ok:
         lines.append(f"{oks} ok")
     return "\n".join(lines)
 
