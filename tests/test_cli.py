@@ -12,8 +12,9 @@ from pathlib import Path
 import homes
 import pytest
 
+import claude_preflight
 from claude_preflight import catalogue
-from claude_preflight.cli import main
+from claude_preflight.cli import main, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 THRESHOLDS = [
@@ -34,6 +35,98 @@ def test_list_prints_every_check_with_title_and_cause(capsys):
     out = capsys.readouterr().out
     for info in catalogue.CATALOGUE:
         assert info.id in out and info.title in out and info.cause in out
+
+
+def test_list_honours_k(capsys):
+    assert main(["--list", "-k", "memory"]) == 0
+    ids = {line.split()[0] for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")}
+    # as pytest's -k: a substring of the id, family, module or function (context.memory-files matches too)
+    assert ids == {i.id for i in catalogue.CATALOGUE if "memory" in i.id}
+    assert main(["--list", "-k", "network.api-key or disk.space"]) == 0
+    ids = {line.split()[0] for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")}
+    assert ids == {"network.api-key", "disk.space"}
+    assert main(["--list", "-k", "config and not corrupt"]) == 0
+    out = capsys.readouterr().out
+    assert "config.file" in out and "config.corrupt-backups" not in out
+
+
+def test_short_help_lists_commands_and_our_options(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for word in ("diagnose", "merge", "--list", "--home", "--fix", "--strict", "--help-pytest", "-o NAME=VALUE"):
+        assert word in out
+    assert len(out.splitlines()) < 60 and "--basetemp" not in out  # pytest's own options: --help-pytest
+    assert main(["help"]) == 0 and "diagnose" in capsys.readouterr().out
+
+
+def test_help_pytest_shows_pytest_options_under_our_name(capsys):
+    assert main(["--help-pytest"]) == 0
+    out = capsys.readouterr().out
+    assert "--basetemp" in out and "usage: claude-preflight" in out and "pytest.main()" not in out
+
+
+def test_version_names_us_pytest_and_the_claude_code_it_sees(capsys, monkeypatch, tmp_path):
+    stand_in = tmp_path / "bin"
+    stand_in.mkdir()
+    (stand_in / "claude").write_text('#!/bin/sh\nprintf "2.1.330 (Claude Code)\\n"\n')
+    (stand_in / "claude").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{stand_in}:/usr/bin:/bin")
+    assert main(["--version", "--home", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"claude-preflight {claude_preflight.__version__}"
+    assert out[1] == f"pytest {pytest.__version__}"
+    assert out[2].startswith("Claude Code 2.1.330 (") and str(stand_in / "claude") in out[2]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["diagnoes", "x.log"], "unknown command 'diagnoes'; did you mean diagnose?"),
+        (["mrege"], "did you mean merge?"),
+        (["."], "takes no paths"),
+        (["--offline", "checks/"], "takes no paths"),
+        (["--ofline"], "unknown option --ofline; did you mean --offline?"),
+        (["-o", "disk_warn_gib=abc"], "-o disk_warn_gib=abc: not a number"),
+        (["-o", "disk_wran_gib=500"], "not a claude-preflight threshold; did you mean disk_warn_gib?"),
+        (["-o", "disk_warn_gib=-1"], "0 or more"),
+        (["-o", "disk_warn_gib=nan"], "finite"),
+        (["-o", "latency_samples=2.5"], "whole number"),
+        (["-o", "disk_warn_gib"], "expected NAME=VALUE"),
+        (["--list", "-k", "memory and"], "-k 'memory and'"),
+    ],
+)
+def test_usage_errors_exit_two_with_a_clear_message(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("claude-preflight: error: ") and message in err, err
+    assert "Traceback" not in err and "INTERNALERROR" not in err
+
+
+def test_pytest_options_pass_through_and_their_values_are_not_paths():
+    known = validate(["--tb", "short", "-rA", "--maxfail=2", "-k", "config", "-o", "junit_family=xunit1", "-v"])
+    assert known.keyword == "config" and known.verbose == 1
+
+
+def run_module(*args: str, **kwargs) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    return subprocess.Popen([sys.executable, "-m", "claude_preflight", *args], env=env, **kwargs)
+
+
+def test_python_dash_m_runs_the_command():
+    process = run_module("--list", "-k", "disk", stdout=subprocess.PIPE, text=True)
+    out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0 and out.startswith("disk.space")
+
+
+def test_help_into_a_closed_pipe_ends_without_a_traceback():
+    """`claude-preflight --help | head`: the reader is gone before we write (its end closed before we print)."""
+    read, write = os.pipe()
+    process = run_module("--help", stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    os.close(read)
+    _, err = process.communicate(timeout=60)
+    assert b"BrokenPipe" not in err and b"Traceback" not in err, err
+    assert process.returncode == 141
 
 
 @pytest.fixture(scope="module")

@@ -90,9 +90,21 @@ def _strict(config: pytest.Config) -> bool:
     return bool(getattr(config.option, "strict", False))
 
 
+def _check_overrides(config: pytest.Config) -> None:
+    """`-o NAME=VALUE` on the pytest route too: a misspelt or non-numeric threshold is a usage error, never an
+    INTERNALERROR or a silently ignored name."""
+    from claude_preflight.cli import check_override
+
+    for text in getattr(config.option, "override_ini", None) or []:
+        problem = check_override(text, lambda: set(config._parser._inidict))
+        if problem:
+            raise pytest.UsageError(problem)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "preflight: a claude-preflight check")
+    _check_overrides(config)
     home = Path(config.getoption("home") or os.environ.get("HOME") or Path.home()).expanduser().absolute()
     project = Path(config.getoption("project") or config.invocation_params.dir).expanduser().absolute()
     env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute())
