@@ -51,9 +51,53 @@ def damaged(tmp_path):
 def test_healthy_home_passes_with_exit_zero(pytester, healthy):
     result = run_suite(pytester, *healthy)
     assert result.ret == 0
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == 0 and outcomes.get("warned", 0) == 0
-    result.stdout.fnmatch_lines(["*claude-preflight: all clear*", "*JSON report:*", "*HTML report:*"])
+    result.stdout.fnmatch_lines(["*JSON report:*", "*HTML report:*", "*claude-preflight: all clear: * ok*"])
+    assert "fail" not in result.stdout.lines[-1] and "warn" not in result.stdout.lines[-1]
+
+
+def test_terminal_reads_like_a_doctor(pytester, damaged):
+    home, project = damaged
+    result = run_suite(pytester, home, project)
+    out = result.stdout.str()
+    lines = result.stdout.lines
+    assert lines[1].startswith("Claude Code ") and lines[2] == f"home         {home}"
+    assert lines[3] == f"project      {project}"
+    assert "test session starts" not in out and "platform linux" not in out  # pytest's header: -vv only
+    result.stdout.fnmatch_lines(["✗ config * fail*", "✓ permissions * ok", "*- what to fix -*", "FAIL config.file*"])
+    assert "short test summary" not in out and "FAILED " not in out  # no repeated, truncated node ids
+    assert out.count("claude-preflight.html") == 1  # pytest-html's own line is not repeated
+    assert re.match(r"=+ claude-preflight: FAIL: \d+ fail, \d+ warn, \d+ ok", lines[-1])
+    assert "site-packages" not in out
+
+
+def test_verbose_shows_summaries_not_node_ids(pytester, damaged):
+    result = run_suite(pytester, *damaged, "-v", "-k", "test_config")
+    result.stdout.fnmatch_lines(["✗ FAIL config.file[[]user-settings[]]: user settings is not valid JSON*"])
+    assert "::test_config_file" not in result.stdout.str()
+
+
+def test_ascii_marks_where_the_terminal_cannot_show_others():
+    from claude_preflight.terminal import marks_for
+
+    assert marks_for("utf-8")["fail"] == "✗" and marks_for("ascii")["fail"] == "x"
+    assert marks_for("cp1252")["ok"] == "+" and marks_for(None)["warn"] == "!"
+
+
+def test_nothing_checked_is_not_all_clear():
+    from claude_preflight.report import Record
+    from claude_preflight.terminal import verdict
+
+    skipped = Record("disk.space", "t", "disk", None, "skip", "not here", [], "", None, 0.0)
+    assert verdict([skipped], strict=False)[1] == "claude-preflight: nothing was checked: 1 skip"
+    assert "all clear" in verdict([skipped, Record("a", "t", "disk", None, "ok", "", [], "", None, 0)], False)[1]
+
+
+def test_misspelt_threshold_on_the_pytest_route_is_a_usage_error(pytester, healthy):
+    result = run_suite(pytester, *healthy, "-o", "disk_wran_gib=500")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*not a claude-preflight threshold; did you mean disk_warn_gib?*"])
+    result = run_suite(pytester, *healthy, "-o", "disk_warn_gib=abc")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and "INTERNALERROR" not in result.stdout.str()
 
 
 def test_warn_shows_as_W_and_WARN_and_does_not_fail(pytester, healthy):
@@ -62,7 +106,7 @@ def test_warn_shows_as_W_and_WARN_and_does_not_fail(pytester, healthy):
     (project / ".claude" / "settings.json").write_text('{"modle": "sonnet"}')
     result = run_suite(pytester, home, project, "-v")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["*test_config_file?project-settings? WARN*", "*1 warned*"])
+    result.stdout.fnmatch_lines(["! WARN config.file?project-settings?: *", "*passed with warnings: 1 warn*"])
     result.stdout.fnmatch_lines(["*WARN config.file?project-settings?*", "*modle: not a setting*did you mean model?*"])
     quiet = run_suite(pytester, home, project)
     assert (
@@ -87,7 +131,7 @@ def test_fail_exits_one_and_lists_remediation(pytester, damaged):
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
-            "*claude-preflight: what to fix*",
+            "*- what to fix -*",
             "FAIL config.file?user-settings?: user settings is not valid JSON*",
             "*Remediation:*",
             "*ignores this whole file*",
@@ -243,4 +287,20 @@ def test_fix_repairs_through_the_plugin_and_reports_the_backup(pytester, tmp_pat
     assert "repaired: dropped the torn last line (" in "\n".join(torn_result["evidence"])
     [backup] = torn.parent.glob(torn.name + ".preflight-backup-*")
     assert backup.read_bytes() == original
+    result.stdout.fnmatch_lines(["*--fix: repairs*", f"sessions.transcript-damage*repaired: *backup: {backup}"])
     assert result.ret == 0
+
+
+def test_control_characters_in_names_are_shown_escaped(pytester, healthy):
+    """An MCP server whose name sets the window title, clears the screen and breaks the line."""
+    home, project = healthy
+    state = json.loads((home / ".claude.json").read_text())
+    hostile = "evil\x1b]0;pwned\x07\x1b[2J\nFAIL fake\u202e"
+    state["mcpServers"] = {hostile: {"type": "stdio", "command": "/nonexistent/server"}}
+    (home / ".claude.json").write_text(json.dumps(state))
+    out = pytester.path / "out.json"
+    result = run_suite(pytester, home, project, "-k", "test_mcp", "--no-mcp-start", "--json", str(out), machine=True)
+    text = result.stdout.str()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\nFAIL fake\\u202e" in text
+    assert not [line for line in result.stdout.lines if line.startswith("FAIL fake")]

@@ -185,7 +185,9 @@ def _short_with_value(token: str, options: dict[str, bool]) -> bool:
 def check_command(word: str) -> None:
     """The first word is not an option: a command we know is handled by the caller; anything else is an error."""
     if os.sep in word or word.startswith(".") or os.path.exists(word):
-        raise UsageError(f"{word!r}: {PROG} runs its own checks and takes no paths (to check a project: --project PATH)")
+        raise UsageError(
+            f"{word!r}: {PROG} runs its own checks and takes no paths (to check a project: --project PATH)"
+        )
     raise UsageError(f"unknown command {word!r}{closest(word, COMMANDS)} (commands: {', '.join(COMMANDS)})")
 
 
@@ -302,16 +304,24 @@ def run_pytest(args: list[str]) -> int:
     import _pytest.config
     import pytest
 
-    # Only our plugins: a user's other installed pytest plugins must not change the run.
+    # Only our plugins: a user's other installed pytest plugins must not change the run. Restored afterwards: an
+    # in-process caller (the self-tests) runs pytest again.
+    previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     full = pytest_args(args)
     inner = getattr(_pytest.config, "_main", None)
-    if inner is not None:
-        try:
-            return int(inner(args=full, plugins=None, prog=PROG))  # usage lines name us, not pytest.main()
-        except TypeError:
-            pass
-    return int(pytest.main(full))
+    try:
+        if inner is not None:
+            try:
+                return int(inner(args=full, plugins=None, prog=PROG))  # usage lines name us, not pytest.main()
+            except TypeError:
+                pass
+        return int(pytest.main(full))
+    finally:
+        if previous is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
 
 
 def dispatch(args: list[str]) -> int:

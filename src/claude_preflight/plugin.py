@@ -8,6 +8,8 @@ from __future__ import annotations
 import html
 import json
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +21,33 @@ from claude_preflight.checking import CheckSpec, discover, internal_error, run
 from claude_preflight.env import Env
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
-from claude_preflight.probes.install import running_version
+from claude_preflight.probes.install import running, running_version
 from claude_preflight.probes.secrets import collect_secrets
 from claude_preflight.redact import Redactor, is_secret_name
-from claude_preflight.report import Record, as_text, html_remediation, html_status, html_summary, json_document
+from claude_preflight.report import (
+    Record,
+    as_text,
+    html_remediation,
+    html_status,
+    html_summary,
+    json_document,
+    safe_id,
+    visible,
+    visible_lines,
+)
+from claude_preflight.report import safe_link as _safe_link
+from claude_preflight.terminal import (
+    COLOURS,
+    MARKS,
+    describe_claude,
+    family_lines,
+    header_lines,
+    marks_for,
+    problem_blocks,
+    repair_lines,
+    result_line,
+    verdict,
+)
 
 REPORT_NAME = "claude-preflight"
 METADATA_ALLOWED = {"Python", "Platform", "Packages", "Plugins", "claude-preflight"}
@@ -38,6 +63,11 @@ class RunState:
     html_path: Path | None
     host_label: str | None = None
     records: list[Record] = field(default_factory=list)
+    verbose: int = 0
+    started: float | None = None
+    marks: dict[str, str] = field(default_factory=lambda: dict(MARKS))
+    reporter: object = None
+    previous_sigterm: object = None
 
 
 STATE = pytest.StashKey[RunState]()
@@ -134,12 +164,67 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.option.tbstyle == "auto":
         # The summary section below carries each failure's remediation; pytest's FAILURES section would repeat it.
         config.option.tbstyle = "no"
-    config.stash[STATE] = RunState(
-        env, policy, redact, _strict(config), json_path, html_path, config.getoption("host_label")
-    )
+    if getattr(config.option, "reportchars", None) == "fE":
+        # pytest's default short summary repeats every FAILED with a truncated node id after ours: errors only.
+        config.option.reportchars = "E"
+    state = RunState(env, policy, redact, _strict(config), json_path, html_path, config.getoption("host_label"))
+    config.stash[STATE] = state
+    _interrupt_on_sigterm(state)
+
+
+def _interrupt_on_sigterm(state: RunState) -> None:
+    """SIGTERM (a CI job cancelled, `timeout`, systemd) ends the run as Ctrl-C does: pytest stops, the reports are
+    written with what finished, and pytest_unconfigure stops what the run started."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        state.previous_sigterm = signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError):  # not allowed here (an embedding host): keep the default
+        state.previous_sigterm = None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Our header instead of pytest's: which Claude Code runs, home, project (pytest's with -vv)."""
+    config = session.config
+    state = config.stash.get(STATE, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if state is None or reporter is None or config.option.verbose >= 2 or config.option.verbose < 0:
+        return
+    _quieten(reporter, long_lines=config.option.verbose != 1)
+    state.reporter = reporter
+    state.marks = marks_for(getattr(getattr(reporter._tw, "_file", None), "encoding", None))
+    state.started = time.monotonic()
+    reporter.startpath = config.rootpath  # progress lines read test_config.py, never a site-packages path
+    reporter.summary_stats = lambda: _verdict(reporter, state)  # the verdict is the run's last line
+    if config.option.verbose == 1:
+        # -v: our line per result (check id, target, summary) replaces pytest's node id lines.
+        reporter.showfspath = False
+        state.verbose = 1
+    try:
+        claude = describe_claude(running(state.env, state.policy.probe_timeout_s))
+    except Exception as exc:  # noqa: BLE001 - a header line must never stop the run
+        claude = f"unknown ({type(exc).__name__}: {exc})"
+    reporter.write_sep("=", f"claude-preflight {__version__}", bold=True)
+    for line in header_lines(state.redact(claude), str(state.env.home), str(state.env.project)):
+        reporter.write_line(line)
+
+
+def _quieten(reporter, long_lines: bool) -> None:
+    """No pytest session header (and with -v no node id lines): these are read-only properties of pytest's
+    TerminalReporter, so this one reporter gets a subclass that answers False."""
+    attrs = {"showheader": property(lambda self: False)}
+    if not long_lines:
+        attrs["showlongtestinfo"] = property(lambda self: False)
+    reporter.__class__ = type("PreflightTerminalReporter", (type(reporter),), attrs)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
+    # Only shown with -vv (pytest's own header) or when our session start did not run.
     state = config.stash[STATE]
     return f"claude-preflight {__version__}: home {state.env.home}, project {state.env.project}, sysroot {state.env.sysroot}"
 
@@ -150,7 +235,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if spec is None or spec.targets is None or "target" not in metafunc.fixturenames:
         return
     targets = discover(spec, metafunc.config.stash[STATE].env)
-    metafunc.parametrize("target", targets, ids=[str(t.id) for t in targets])
+    # Ids go into node ids, the terminal and pytest-html's Test cell: no markup, no control characters.
+    metafunc.parametrize("target", targets, ids=[safe_id(str(t.id)) for t in targets])
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -191,14 +277,15 @@ def _record(item, result: Result, duration: float, redact: Redactor) -> Record:
         id=spec.info.id,
         title=spec.info.title,
         family=spec.info.family,
-        target=redact(str(label)) if label is not None else None,
+        # Names come from the user's files (server names, folder names): control characters are shown escaped.
+        target=visible(redact(str(label))) if label is not None else None,
         status=result.status.value,
-        summary=redact(result.summary),
-        evidence=[redact(line) for line in result.evidence],
-        remediation=redact(result.remediation),
-        docs=result.docs or (spec.info.docs if result.status.value in ("warn", "fail") else None),
+        summary=visible(redact(result.summary)),
+        evidence=[visible(redact(line)) for line in result.evidence],
+        remediation=visible_lines(redact(result.remediation)),
+        docs=_safe_link(result.docs or (spec.info.docs if result.status.value in ("warn", "fail") else None)),
         duration_s=duration,
-        nodeid=redact(item.nodeid),
+        nodeid=visible(redact(item.nodeid)),
     )
 
 
@@ -250,6 +337,7 @@ def pytest_runtest_makereport(item, call):
             record = _record(item, result, duration, state.redact)
             state.records.append(record)
             _apply(report, item, record)
+            report._preflight_config = item.config
         elif report.when == "setup" and report.failed:
             # A fixture broke before the check could run: still a result with the error text.
             record = _record(item, internal_error(report.longreprtext), report.duration, state.redact)
@@ -267,9 +355,26 @@ def pytest_make_collect_report(collector):
 
 def pytest_report_teststatus(report, config):
     record = getattr(report, "preflight", None)
-    if report.when == "call" and record is not None and record.status == "warn":
+    if report.when != "call" or record is None:
+        return None
+    state = config.stash.get(STATE, None)
+    category = {"warn": "warned", "fail": "failed", "skip": "skipped"}.get(record.status, "passed")
+    if state is not None and state.verbose == 1:
+        return category, "", ""  # nothing from pytest: our own line follows (pytest_runtest_logreport)
+    if record.status == "warn":
         return "warned", "W", ("WARN", {"yellow": True})
     return None
+
+
+def pytest_runtest_logreport(report) -> None:
+    record = getattr(report, "preflight", None)
+    if record is None or report.when != "call":
+        return
+    config = getattr(report, "_preflight_config", None)
+    state = config.stash.get(STATE, None) if config else None
+    if state is None or state.verbose != 1 or state.reporter is None:
+        return
+    state.reporter.write_line(result_line(record, state.marks), **COLOURS[record.status])
 
 
 # -- end of run: exit code, JSON, terminal summary -------------------------------------------
@@ -293,28 +398,58 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from claude_preflight.probes.mcp import stop_all
 
     stop_all()
+    state = config.stash.get(STATE, None)
+    if state is not None and state.previous_sigterm is not None:
+        signal.signal(signal.SIGTERM, state.previous_sigterm)
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = config.stash.get(STATE, None)
     if state is None or not state.records:
-        return
-    problems = [r for r in state.records if r.status in ("fail", "warn")]
-    terminalreporter.section("claude-preflight: what to fix" if problems else "claude-preflight: all clear")
-    for record in sorted(problems, key=lambda r: r.status != "fail"):
-        colour = {"fail": {"red": True, "bold": True}, "warn": {"yellow": True, "bold": True}}[record.status]
-        text = as_text(record).splitlines()
-        terminalreporter.write_line(text[0], **colour)
-        for line in text[1:]:
-            terminalreporter.write_line(f"    {line}")
-        terminalreporter.write_line("")
-    totals = ", ".join(f"{sum(r.status == s for r in state.records)} {s}" for s in ("ok", "warn", "fail", "skip"))
-    terminalreporter.write_line(
-        f"claude-preflight: {totals}" + (" (--strict: warn fails the run)" if state.strict else "")
+        return (yield)
+    # pytest-html announces its file with a separator line of its own: ours below names every report once.
+    write_sep = terminalreporter.write_sep
+    terminalreporter.write_sep = lambda sep, title="", **kw: (
+        None if str(title).startswith("Generated html report") else write_sep(sep, title, **kw)
     )
-    terminalreporter.write_line(f"JSON report: {state.json_path}")
+    try:
+        result = yield
+    finally:
+        terminalreporter.write_sep = write_sep
+    _summary(terminalreporter, state)
+    return result
+
+
+def _summary(reporter, state: RunState) -> None:
+    marks = state.marks
+    reporter.write_sep("=", "claude-preflight")
+    for status, line in family_lines(state.records, marks):
+        reporter.write_line(line, **COLOURS[status])
+    if state.policy.fix:
+        repairs = repair_lines(state.records)
+        reporter.write_sep("-", "--fix: repairs")
+        for line in repairs or ["nothing needed repairing"]:
+            reporter.write_line(line)
+    blocks = problem_blocks(state.records)
+    if blocks:
+        reporter.write_sep("-", "what to fix")
+        for status, lines in blocks:
+            reporter.write_line(lines[0], bold=True, **COLOURS[status])
+            for line in lines[1:]:
+                reporter.write_line(line)
+            reporter.write_line("")
+    reporter.write_line(f"JSON report: {state.json_path}")
     if state.html_path:
-        terminalreporter.write_line(f"HTML report: {state.html_path}")
+        reporter.write_line(f"HTML report: {state.html_path}")
+
+
+def _verdict(reporter, state: RunState) -> None:
+    if not state.records:
+        return
+    seconds = time.monotonic() - state.started if state.started else None
+    status, line = verdict(state.records, state.strict, seconds)
+    reporter.write_sep("=", line, bold=True, **COLOURS[status])
 
 
 # -- pytest-html and pytest-metadata (optional: only when those plugins are loaded) -----------

@@ -13,6 +13,40 @@ from claude_preflight import catalogue
 from claude_preflight.outcome import Status, worst
 
 SCHEMA = "claude-preflight/1"
+# C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides that reorder what is shown.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
+
+
+def visible(text: str) -> str:
+    """Control characters shown as escapes (\\n, \\x1b, \\u202e): a server or folder name cannot set the window
+    title, clear the screen or break a line in any text output."""
+    return _INVISIBLE.sub(
+        lambda m: _NAMED.get(
+            m.group(), f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}"
+        ),
+        text,
+    )
+
+
+def safe_id(text: str) -> str:
+    """A parametrize id that is safe anywhere pytest puts it: control characters escaped, markup characters and
+    whitespace replaced."""
+    return re.sub(r"[<>&\"'`\s]", "_", visible(text)) or "_"
+
+
+def safe_link(url: str | None) -> str | None:
+    """Only http(s) links go into a report: a javascript: or data: URL from a file is dropped."""
+    if url and re.match(r"https?://[^\s<>\"']+$", url, re.IGNORECASE):
+        return url
+    return None
+
+
+def visible_lines(text: str) -> str:
+    """A multi-line text with each line made visible (its line breaks kept)."""
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
 COLOURS = {"ok": "#2e7d32", "warn": "#b26a00", "fail": "#c62828", "skip": "#616161"}
 
 
@@ -122,8 +156,9 @@ def html_remediation(record: Record | None) -> str:
         parts.append("<ul>" + "".join(f"<li><code>{html.escape(e)}</code></li>" for e in record.evidence) + "</ul>")
     if record.remediation:
         parts.append(f'<pre style="white-space:pre-wrap">{html.escape(record.remediation)}</pre>')
-    if record.docs:
-        parts.append(f'<a href="{html.escape(record.docs)}">{html.escape(record.docs)}</a>')
+    link = safe_link(record.docs)
+    if link:
+        parts.append(f'<a href="{html.escape(link)}">{html.escape(link)}</a>')
     return f'<td class="col-remediation">{"".join(parts)}</td>'
 
 
