@@ -275,3 +275,30 @@ def test_a_directory_is_read_whole_and_an_earlier_fleet_file_in_it_is_skipped(ru
     assert done.returncode == 0
     assert f"skipped {out}: not a claude-preflight report (schema 'claude-preflight-fleet/1'" in done.stderr
     assert len(json.loads((tmp_path / "again.json").read_text())["hosts"]) == 3
+
+
+def test_a_file_name_that_is_not_utf8_is_named_and_the_merge_goes_on(tmp_path):
+    good = report("box", [result("disk.space", "ok")])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps(good))
+    odd = os.fsdecode(b"odd-\xff\x1b[2J.json")
+    (folder / odd).write_text("not json")
+    done = subprocess.run(
+        [sys.executable, "-m", "claude_preflight", "merge", str(folder), "--html", "f.html", "--json", "f.json"],
+        cwd=tmp_path, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"odd-\\xff\\x1b[2J.json" in done.stderr and b"\x1b" not in done.stderr + done.stdout
+    document = json.loads((tmp_path / "f.json").read_text())
+    assert [s["path"].rsplit("/", 1)[-1] for s in document["skipped"]] == ["odd-\\xff\\x1b[2J.json"]
+    assert "odd-\\xff\\x1b[2J.json" in (tmp_path / "f.html").read_text()
+
+
+def test_only_http_links_reach_the_fleet_view(tmp_path):
+    bad = result("disk.space", "fail", "full", remediation="free space")
+    bad["docs"] = "javascript:alert(document.domain)"
+    (tmp_path / "a.json").write_text(json.dumps(report("box", [bad])))
+    runs, _ = merge.collect(merge.Env(home=tmp_path, project=tmp_path), [tmp_path / "a.json"], merge.Redactor())
+    page = merge.as_html(merge.Fleet.of(runs, []))
+    assert "javascript:" not in page and "free space" in page

@@ -25,7 +25,7 @@ from claude_preflight.env import Env
 from claude_preflight.outcome import Status, worst
 from claude_preflight.probes.files import read_json
 from claude_preflight.redact import Redactor
-from claude_preflight.report import COLOURS, SCHEMA, Record, counts
+from claude_preflight.report import COLOURS, SCHEMA, Record, counts, safe_link, visible
 
 FLEET_SCHEMA = "claude-preflight-fleet/1"
 MAX_REPORT_BYTES = 64 << 20  # a report is ~100 kB; more is not one of ours
@@ -101,6 +101,12 @@ def _problem(document: object) -> str | None:
     return None
 
 
+def shown(path: Path) -> str:
+    """A file name as text in every output: bytes that are not UTF-8 (kept by Python as surrogates) and control
+    characters are shown escaped, so such a file is named instead of crashing the print or the HTML."""
+    return visible(os.fsencode(path).decode("utf-8", "backslashreplace"))
+
+
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -110,13 +116,13 @@ def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skippe
     hand or by an older release must not carry a key into the fleet view."""
     found = read_json(env, path, MAX_REPORT_BYTES)
     if found.state == "too-large":
-        return Skipped(str(path), f"{found.size:,} bytes: too large for a claude-preflight report")
+        return Skipped(shown(path), f"{found.size:,} bytes: too large for a claude-preflight report")
     if found.state != "ok":
-        return Skipped(str(path), found.describe())
+        return Skipped(shown(path), found.describe())
     document = found.data
     problem = _problem(document)
     if problem:
-        return Skipped(str(path), problem)
+        return Skipped(shown(path), problem)
     results = [
         Record(
             id=redact(c["id"]),
@@ -126,14 +132,14 @@ def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skippe
             status=c["status"],
             summary=redact(c["summary"]),
             remediation=redact(_text(c.get("remediation"))),
-            docs=redact(c["docs"]) if isinstance(c.get("docs"), str) else None,
+            docs=safe_link(redact(c["docs"])) if isinstance(c.get("docs"), str) else None,  # only http(s) links
             evidence=[],  # the fleet view shows summaries; the evidence stays in each host's own report
             duration_s=0.0,
         )
         for c in document["checks"]
     ]
     host = {k: redact(v) if isinstance(v, str) else None for k, v in document["host"].items()}
-    return HostRun(host.get("label") or host["hostname"], str(path), host, redact(document["created"]), results)
+    return HostRun(host.get("label") or host["hostname"], shown(path), host, redact(document["created"]), results)
 
 
 def report_files(env: Env, paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -150,7 +156,7 @@ def report_files(env: Env, paths: list[Path]) -> tuple[list[Path], list[Skipped]
         below = sorted(p for p, info in env.walk(path, MAX_DIRECTORY_ENTRIES) if p.suffix == ".json"
                        and not stat.S_ISDIR(info.st_mode))  # fmt: skip
         if not below:
-            skipped.append(Skipped(str(path), "a directory with no *.json file"))
+            skipped.append(Skipped(shown(path), "a directory with no *.json file"))
         files.extend(below)
     return files, skipped
 

@@ -27,9 +27,10 @@ from claude_preflight.redact import Redactor, is_secret_name
 from claude_preflight.report import (
     Record,
     as_text,
-    html_remediation,
+    finding_anchor,
     html_status,
     html_summary,
+    html_summary_cell,
     json_document,
     safe_id,
     visible,
@@ -170,6 +171,21 @@ def pytest_configure(config: pytest.Config) -> None:
     state = RunState(env, policy, redact, _strict(config), json_path, html_path, config.getoption("host_label"))
     config.stash[STATE] = state
     _interrupt_on_sigterm(state)
+    _html_defaults(config)
+
+
+def _html_defaults(config: pytest.Config) -> None:
+    """Worst first and compact: sort by our Status column, rows collapsed (their text is in the static section).
+    Only where the user has not set these pytest-html ini options; getini caches, so the cache is where they go."""
+    for name, pytest_html_default, ours in (
+        ("initial_sort", "result", "status"),
+        ("render_collapsed", "passed", "all"),
+    ):
+        try:
+            if config.getini(name) == pytest_html_default:
+                config._inicache[name] = ours
+        except (ValueError, AttributeError):  # pytest-html not loaded, or pytest's cache moved
+            pass
 
 
 def _interrupt_on_sigterm(state: RunState) -> None:
@@ -193,14 +209,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     state = config.stash.get(STATE, None)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if state is None or reporter is None or config.option.verbose >= 2 or config.option.verbose < 0:
+    if state is None or reporter is None or config.option.verbose >= 2:
         return
-    _quieten(reporter, long_lines=config.option.verbose != 1)
     state.reporter = reporter
     state.marks = marks_for(getattr(getattr(reporter._tw, "_file", None), "encoding", None))
     state.started = time.monotonic()
     reporter.startpath = config.rootpath  # progress lines read test_config.py, never a site-packages path
     reporter.summary_stats = lambda: _verdict(reporter, state)  # the verdict is the run's last line
+    if config.option.verbose < 0:
+        return  # -q: no header
+    _quieten(reporter, long_lines=config.option.verbose != 1)
     if config.option.verbose == 1:
         # -v: our line per result (check id, target, summary) replaces pytest's node id lines.
         reporter.showfspath = False
@@ -466,27 +484,89 @@ def pytest_html_report_title(report) -> None:
 def pytest_html_results_summary(prefix, summary, postfix, session) -> None:
     state = session.config.stash.get(STATE, None)
     if state is not None and state.records:
-        prefix.append(html_summary(state.records))
+        prefix.append(html_summary(state.records, _environment(session.config, state)))
+        _relabel_outcomes(session.config)
+
+
+def _environment(config: pytest.Config, state: RunState) -> dict[str, str]:
+    """The environment rows of the static section (the metadata table needs JavaScript)."""
+    import platform
+    import socket
+
+    try:
+        claude = describe_claude(running(state.env, state.policy.probe_timeout_s))
+    except Exception as exc:  # noqa: BLE001 - a report line must never stop the report
+        claude = f"unknown ({type(exc).__name__})"
+    from claude_preflight.rules import settings_schema
+
+    host = socket.gethostname()
+    rows = {
+        "Claude Code": claude,
+        "Host": host if not state.host_label or state.host_label == host else f"{state.host_label} ({host})",
+        "Platform": f"{platform.platform()}, Python {platform.python_version()}",
+        "Home": str(state.env.home),
+        "Project": str(state.env.project),
+        "Options": _options_text(config) or "(defaults)",
+        "claude-preflight": __version__,
+    }
+    schema = getattr(settings_schema, "CLI_VERSION", None)
+    if schema:
+        rows["Settings schema"] = f"Claude Code {schema}"
+    return {k: visible(state.redact(v)) for k, v in rows.items()}
+
+
+def _options_text(config: pytest.Config) -> str:
+    words = [
+        flag
+        for flag, dest in (("--offline", "offline"), ("--live", "live"), ("--no-mcp-start", "no_mcp_start"),
+                           ("--all-sessions", "all_sessions"), ("--fix", "preflight_fix"))
+        if config.getoption(dest)
+    ]  # fmt: skip
+    if _strict(config):
+        words.append("--strict")
+    if config.getoption("sysroot") not in (None, "/"):
+        words.append(f"--sysroot {config.getoption('sysroot')}")
+    if config.option.keyword:
+        words.append(f"-k {config.option.keyword!r}")
+    words += [f"-o {o}" for o in getattr(config.option, "override_ini", None) or [] if not o.startswith("reports_dir=")]
+    return " ".join(words)
+
+
+def _relabel_outcomes(config: pytest.Config) -> None:
+    """pytest-html's filter counts name pytest outcomes; ours count statuses. Name them so the numbers agree: a warn
+    is a pytest pass. (pytest-html keeps them on its report object: a private attribute, so best effort.)"""
+    labels = {"failed": "fail", "passed": "ok or warn", "skipped": "skip"}
+    for plugin in config.pluginmanager.get_plugins():
+        outcomes = getattr(getattr(plugin, "_report", None), "_outcomes", None)
+        if isinstance(outcomes, dict):
+            for key, label in labels.items():
+                if isinstance(outcomes.get(key), dict):
+                    outcomes[key]["label"] = label
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_header(cells) -> None:
     cells.insert(2, '<th class="sortable" data-column-type="status">Status</th>')
-    cells.insert(3, "<th>Remediation</th>")
+    cells.insert(3, "<th>Summary</th>")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_row(report, cells) -> None:
     record = _record_of(report)
+    # pytest-html puts the node id into the cell unescaped: ours is the check's name, escaped.
+    name = record.name if record is not None else report.nodeid
+    cells[1] = f'<td class="col-testId">{html.escape(name)}</td>'
+    if record is not None and record.status == "warn":
+        cells[0] = '<td class="col-result preflight-warn">Passed</td>'  # the filter reads "Passed"; CSS shows Warn
+    anchor = finding_anchor(record) if record is not None and record.status in ("fail", "warn") else None
     cells.insert(2, html_status(record))
-    cells.insert(3, html_remediation(record))
+    cells.insert(3, html_summary_cell(record, anchor))
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_html(report, data) -> None:
-    record = _record_of(report)
-    if record is not None and record.status == "skip":
-        data[:] = [html.escape(f"Skipped: {record.summary}") + "\n"]  # not pytest's raw (path, line, reason)
+    if _record_of(report) is not None:
+        data[:] = []  # each text once: evidence and remediation are in the section above, the summary in the row
 
 
 @pytest.hookimpl(optionalhook=True)
