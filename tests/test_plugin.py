@@ -166,10 +166,11 @@ def test_host_label_names_the_run_for_the_fleet_view(pytester, healthy):
 def test_html_report_has_status_remediation_and_family_tiles(pytester, damaged):
     result = run_suite(pytester, *damaged)
     html = (pytester.path / "reports" / "claude-preflight.html").read_text()
-    assert "<th>Remediation</th>" in html and ">Status</th>" in html
-    assert 'id="preflight-summary"' in html
+    assert "<th>Summary</th>" in html and ">Status</th>" in html
+    assert 'id="preflight-summary"' in html and 'id="preflight-static"' in html
     assert 'class="preflight-tile" data-status="fail"' in html  # the config family
-    assert "ignores this whole file" in html  # remediation text, inside the rows' data
+    static = html.split('id="preflight-static"', 1)[1].split("</section>", 1)[0]
+    assert "ignores this whole file" in static  # remediation text, in the section that needs no JavaScript
     assert "<script" in html and 'href="assets' not in html  # self-contained: one file to attach
     assert result.ret == 1
 
@@ -234,7 +235,7 @@ def test_target_discovery_error_is_contained(pytester, healthy, monkeypatch):
 def test_html_skip_rows_read_as_a_sentence(pytester, healthy):
     run_suite(pytester, *healthy)
     html = (pytester.path / "reports" / "claude-preflight.html").read_text()
-    assert "Skipped: managed (policy) settings: not present" in html
+    assert "managed (policy) settings: not present" in html
     assert not re.search(r"test_config\.py\S{0,12}, \d+, \S{0,12}Skipped", html)  # the raw tuple, however escaped
 
 

@@ -148,7 +148,7 @@ STATIC_CSS = """
 #results-table { table-layout: auto; }
 #results-table td { overflow-wrap: anywhere; }
 td.col-result.preflight-warn { font-size: 0; }
-td.col-result.preflight-warn::after { content: "Warn"; font-size: 14px; color: #b26a00; }
+td.col-result.preflight-warn::after { content: "Warn"; font-size: 12px; color: #b26a00; }
 @media (max-width: 900px) { body { min-width: 0; } #results-table .col-duration, #results-table .col-links,
   #results-table-head th:nth-last-child(-n+2) { display: none; } }
 @media print {
