@@ -108,7 +108,7 @@ def test_pytest_options_pass_through_and_their_values_are_not_paths():
 
 
 def run_module(*args: str, **kwargs) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")} | {"PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "claude_preflight", *args], env=env, **kwargs)
 
 
@@ -164,6 +164,7 @@ def run_installed(bin_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedP
     (stand_in / "claude").chmod(0o755)
     env["PATH"] = f"{stand_in}:{env['PATH']}"
     env["NPM_CONFIG_PREFIX"] = str(cwd / "no-npm-prefix")
+    env["XDG_CACHE_HOME"] = str(cwd.parent / "cache")
     return subprocess.run(
         [bin_dir / "claude-preflight", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -181,7 +182,10 @@ def test_installed_command_ignores_the_current_directory(installed, hostile, tmp
         assert planted not in run.stdout + run.stderr
     document = json.loads(out.read_text())
     assert {c["id"] for c in document["checks"]} == {info.id for info in catalogue.CATALOGUE}
-    assert (hostile / "reports" / "claude-preflight.html").exists()  # default report folder: ./reports
+    # Installed, the default report folder is the user cache: the directory it was started in is never written.
+    cache = hostile.parent / "cache" / "claude-preflight" / "reports"
+    assert (cache / "claude-preflight.html").exists() and not (hostile / "reports").exists()
+    assert f"HTML report: {cache / 'claude-preflight.html'}" in run.stdout
     site = next((installed.parent / "lib").glob("python*/site-packages"))
     assert not list(site.rglob(".pytest_cache")), "the run wrote a cache into site-packages"
 
@@ -196,3 +200,49 @@ def test_installed_command_fails_on_a_damaged_home_and_lists(installed, hostile,
         assert "WARN memory.killed-sessions" in run.stdout and "claude --resume 6ba75405" in run.stdout
     listing = run_installed(installed, hostile, "--list")
     assert listing.returncode == 0 and "disk.space" in listing.stdout
+
+
+def test_sigterm_mid_run_writes_the_reports_with_what_finished(tmp_path):
+    """A CI job cancelled while an MCP server never answers: SIGTERM ends the run as Ctrl-C does (exit 2), and the
+    JSON report holds the checks that finished before it."""
+    import signal
+    import time
+
+    home, project = homes.build(tmp_path / "user")
+    state = json.loads((home / ".claude.json").read_text())
+    state["mcpServers"] = {
+        "silent": {"type": "stdio", "command": sys.executable, "args": ["-c", "import time; time.sleep(120)"]}
+    }
+    (home / ".claude.json").write_text(json.dumps(state))
+    out = tmp_path / "out.json"
+    process = run_module(
+        "--home", str(home), "--project", str(project), "--offline", "-k", "config or mcp.server",
+        "-o", "mcp_timeout_s=60", "-o", "check_timeout_s=90", "--json", str(out), "--html", str(tmp_path / "r.html"),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    seen = ""
+    while "test_mcp.py" not in seen:  # the config checks are done and the MCP handshake is waiting
+        char = process.stdout.read(1)  # the progress line has no newline until its file is done
+        assert char, seen
+        seen += char
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=30)  # a hang guard, not a timing assertion (bench/ measures)
+    assert process.returncode == 2, seen + rest
+    assert rest.rstrip().splitlines()[-1].count("claude-preflight: interrupted, so incomplete")
+    document = json.loads(out.read_text())
+    assert {c["id"] for c in document["checks"]} >= {"config.file"}
+    assert not [c for c in document["checks"] if "silent" in (c["target"] or "")]  # still waiting when stopped
+    assert (tmp_path / "r.html").exists()
+
+
+def test_default_report_folder_installed_is_the_user_cache(monkeypatch, tmp_path):
+    from claude_preflight import cli
+
+    assert cli.default_reports_dir() == ROOT / "reports"  # these self-tests run from the clone
+    monkeypatch.setattr(cli, "from_clone", lambda: None)
+    assert cli.default_reports_dir({"XDG_CACHE_HOME": str(tmp_path)}) == tmp_path / "claude-preflight" / "reports"
+    assert cli.default_reports_dir({"XDG_CACHE_HOME": "relative/ignored"}) == (
+        Path.home() / ".cache" / "claude-preflight" / "reports"
+    )
+    assert cli.default_reports_dir({}) == Path.home() / ".cache" / "claude-preflight" / "reports"

@@ -69,6 +69,7 @@ class RunState:
     marks: dict[str, str] = field(default_factory=lambda: dict(MARKS))
     reporter: object = None
     previous_sigterm: object = None
+    interrupted: bool = False
 
 
 STATE = pytest.StashKey[RunState]()
@@ -195,7 +196,7 @@ def _interrupt_on_sigterm(state: RunState) -> None:
         return
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise KeyboardInterrupt("SIGTERM: stopped; the reports keep the checks that finished")
 
     try:
         state.previous_sigterm = signal.signal(signal.SIGTERM, interrupt)
@@ -400,6 +401,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(STATE, None)
     if state is None or not state.records:
         return
+    state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if state.strict and exitstatus == 0 and any(r.status == "warn" for r in state.records):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     document = state.redact.value(
@@ -466,7 +468,7 @@ def _verdict(reporter, state: RunState) -> None:
     if not state.records:
         return
     seconds = time.monotonic() - state.started if state.started else None
-    status, line = verdict(state.records, state.strict, seconds)
+    status, line = verdict(state.records, state.strict, seconds, state.interrupted)
     reporter.write_sep("=", line, bold=True, **COLOURS[status])
 
 

@@ -70,10 +70,14 @@ def result_line(record: Record, marks: dict[str, str]) -> str:
     return f"{marks[record.status]} {record.status.upper():<4} {record.name}: {record.summary}"
 
 
-def verdict(records: list[Record], strict: bool, seconds: float | None = None) -> tuple[str, str]:
-    """(status, the last line of the run). 'all clear' only when something was actually checked."""
+def verdict(
+    records: list[Record], strict: bool, seconds: float | None = None, interrupted: bool = False
+) -> tuple[str, str]:
+    """(status, the last line of the run). 'all clear' only when something was actually checked (and finished)."""
     total = counts(records)
     took = f" in {seconds:.1f} s" if seconds is not None else ""
+    if interrupted:
+        return "warn", f"claude-preflight: interrupted, so incomplete: {tally(records)} before it stopped{took}"
     if total["fail"] or (strict and total["warn"]):
         status, word = "fail", "FAIL"
         if not total["fail"]:
