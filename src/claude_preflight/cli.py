@@ -24,6 +24,8 @@ PROG = "claude-preflight"
 COMMANDS: dict[str, str] = {
     "diagnose": "name the causes in crash output already in hand: diagnose LOG | - | --session latest",
     "merge": "one fleet view of many runs' JSON reports: merge REPORTS... --html fleet.html",
+    "hook": "the SessionStart hook: reads the hook's JSON on stdin, tells Claude Code each warn and fail",
+    "install-hook": "add that hook to ~/.claude/settings.json (backup first, shows the diff)",
     "help": "this text",
 }
 # ini names beyond the thresholds that a run may set with -o.
@@ -338,6 +340,10 @@ def dispatch(args: list[str]) -> int:
             from claude_preflight import merge
 
             return merge.main(rest)
+        if command in ("hook", "install-hook"):
+            from claude_preflight import hook
+
+            return hook.main(rest) if command == "hook" else hook.install_main(rest)
         check_command(command)
     known = validate(args)
     if known.help:
