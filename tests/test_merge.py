@@ -302,3 +302,27 @@ def test_only_http_links_reach_the_fleet_view(tmp_path):
     runs, _ = merge.collect(merge.Env(home=tmp_path, project=tmp_path), [tmp_path / "a.json"], merge.Redactor())
     page = merge.as_html(merge.Fleet.of(runs, []))
     assert "javascript:" not in page and "free space" in page
+
+
+def test_each_distinct_failing_remediation_of_a_check_is_shown(tmp_path):
+    """A settings wrong-type failure on one host must not hide behind a .claude.json one on another; the same fix
+    on two hosts (differing only in paths) shows once."""
+    state = result("config.file", "fail", "user state is not valid JSON", target="/home/a/.claude.json",
+                   remediation="Delete the comma at line 3 of '/home/a/.claude.json'.")  # fmt: skip
+    state_b = result("config.file", "fail", "user state is not valid JSON", target="/home/b/.claude.json",
+                     remediation="Delete the comma at line 9 of '/home/b/.claude.json'.")  # fmt: skip
+    typed = result("config.file", "fail", "permissions.allow must be a list", target="/home/c/.claude/settings.json",
+                   remediation="Make permissions.allow a list of strings.")  # fmt: skip
+    for label, check in (("a", state), ("b", state_b), ("c", typed)):
+        write(tmp_path / f"{label}.json", report(label, [check]))
+    runs, _ = merge.collect(merge.Env(home=tmp_path, project=tmp_path), [tmp_path], merge.Redactor())
+    fleet = merge.Fleet.of(runs, [])
+    document = merge.as_json(fleet)
+    jsonschema.validate(document, FLEET_SCHEMA)
+    [config] = document["checks"]
+    assert [(r["summary"], sorted(r["hosts"])) for r in config["remediations"]] == [
+        ("user state is not valid JSON", ["a", "b"]),
+        ("permissions.allow must be a list", ["c"]),
+    ]
+    page = merge.as_html(fleet)
+    assert "Make permissions.allow a list of strings." in page and page.count("Delete the comma at line") == 1

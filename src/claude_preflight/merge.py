@@ -14,6 +14,7 @@ import functools
 import html
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -193,6 +194,9 @@ class Column:
     title: str
     hosts: dict[str, list[str]]  # status -> labels of hosts whose cell has it
     example: Record | None  # the worst result on the worst host: its remediation is shown once
+    # each distinct remediation among the failing and warning results (fails first), with the hosts it came from:
+    # a settings wrong-type failure must not hide behind a .claude.json one of the same check
+    distinct: tuple[tuple[Record, tuple[str, ...]], ...] = ()
 
     @property
     def status(self) -> Status:
@@ -220,11 +224,29 @@ def columns(runs: list[HostRun]) -> list[Column]:
             title = title or run.by_check[check_id][0].title
             if example is None and status in (Status.FAIL, Status.WARN):
                 example = next(r for r in run.by_check[check_id] if r.status == status.value)
-        out.append(Column(check_id, title, hosts, example))
+        out.append(Column(check_id, title, hosts, example, _distinct(runs, check_id)))
     return sorted(
         out,
         key=lambda c: (-c.status.rank, -len(c.hosts["fail"]), -len(c.hosts["warn"]), known.get(c.id, len(known)), c.id),
     )
+
+
+def _cause(remediation: str) -> str:
+    """A remediation without its paths and quoted values: the same fix on two hosts differs only in those."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"|~?/[^\s'\",;:)]+|\d+", "_", remediation)
+
+
+def _distinct(runs: list[HostRun], check_id: str) -> tuple[tuple[Record, tuple[str, ...]], ...]:
+    found: dict[str, tuple[Record, list[str]]] = {}
+    for wanted in ("fail", "warn"):
+        for run in runs:
+            for result in run.by_check.get(check_id, ()):
+                if result.status != wanted:
+                    continue
+                record, labels = found.setdefault(_cause(result.remediation), (result, []))
+                if run.label not in labels:
+                    labels.append(run.label)
+    return tuple((record, tuple(labels)) for record, labels in found.values())
 
 
 def cell_text(run: HostRun, check_id: str) -> str:
@@ -296,6 +318,17 @@ def as_json(fleet: Fleet) -> dict:
                 "hosts": column.hosts,
                 "remediation": column.example.remediation if column.example else "",
                 "docs": column.example.docs if column.example else None,
+                "remediations": [
+                    {
+                        "status": r.status,
+                        "target": r.target,
+                        "summary": r.summary,
+                        "remediation": r.remediation,
+                        "docs": r.docs,
+                        "hosts": list(labels),
+                    }
+                    for r, labels in column.distinct
+                ],  # fmt: skip
             }
             for column in fleet.columns
         ],
@@ -355,15 +388,23 @@ def _remediation(column: Column, example: Record) -> str:
         f"{status} on {len(labels)}: {', '.join(labels)}" for status, labels in column.hosts.items()
         if labels and status in ("fail", "warn")
     )  # fmt: skip
-    where = f"{example.target} on " if example.target else ""
-    docs = f'<p><a href="{html.escape(example.docs)}">{html.escape(example.docs)}</a></p>' if example.docs else ""
+    variants = column.distinct or ((example, tuple(column.hosts[example.status][:1])),)
     return (
         f'<div class="rem" id="check-{html.escape(column.id)}" style="border-color:{COLOURS[column.status.value]}">'
         f"<h3>{html.escape(column.id)}: {html.escape(column.title)}</h3>"
-        f"<p>{html.escape(affected)}</p>"
-        f"<p>As reported for {html.escape(where)}<b>{html.escape(column.hosts[example.status][0])}</b>: "
-        f"{html.escape(example.summary)}</p>"
-        f"<pre>{html.escape(example.remediation)}</pre>{docs}</div>"
+        f"<p>{html.escape(affected)}</p>{''.join(_variant(record, labels) for record, labels in variants)}</div>"
+    )
+
+
+def _variant(record: Record, labels: tuple[str, ...]) -> str:
+    where = f"{record.target} on " if record.target else ""
+    hosts = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+    link = safe_link(record.docs)
+    docs = f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>' if link else ""
+    return (
+        f"<p>{_badge(record.status, record.status.upper())} as reported for {html.escape(where)}"
+        f"<b>{html.escape(hosts)}</b>: {html.escape(record.summary)}</p>"
+        f"<pre>{html.escape(record.remediation)}</pre>{docs}"
     )
 
 
