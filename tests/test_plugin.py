@@ -180,10 +180,10 @@ def test_junit_carries_status_and_remediation(pytester, damaged):
     run_suite(pytester, *damaged, f"--junitxml={junit}")
     cases = ET.parse(junit).getroot().iter("testcase")
     props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
-    settings = props["test_config_file[user-settings]"]
+    settings = props["config.file[user-settings]"]
     assert settings["status"] == "fail"
     assert "delete that comma" in settings["remediation"]
-    assert props["test_corrupt_backups"]["status"] == "warn"
+    assert props["config.corrupt-backups"]["status"] == "warn"
 
 
 def test_crashing_probe_is_that_checks_fail_and_the_rest_runs(pytester, healthy, monkeypatch):

@@ -70,6 +70,10 @@ def parser() -> argparse.ArgumentParser:
     out.add_argument("--json", metavar="PATH", help="JSON results (claude-preflight/1)")
     out.add_argument("--html", metavar="PATH", help="the self-contained HTML report")
     out.add_argument("--junitxml", metavar="PATH", help="JUnit XML")
+    out.add_argument("--markdown", metavar="PATH", help="a Markdown summary (any CI)")
+    out.add_argument(
+        "--format", choices=("text", "github"), default="text", help="github: annotations and the job summary"
+    )
     out.add_argument("--host-label", metavar="TEXT", help="the name of this run in a fleet view")
     out.add_argument("-v", "--verbose", action="count", default=0, help="one line per result, with its summary")
     out.add_argument("-q", "--quiet", action="count", default=0, help="less output")

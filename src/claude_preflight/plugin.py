@@ -9,12 +9,15 @@ import html
 import json
 import os
 import signal
+import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from _pytest.junitxml import mangle_test_address
 
 from claude_preflight import __version__
 from claude_preflight.checking import CheckSpec, discover, internal_error, run
@@ -28,10 +31,13 @@ from claude_preflight.report import (
     Record,
     as_text,
     finding_anchor,
+    github_annotations,
     html_status,
     html_summary,
     html_summary_cell,
     json_document,
+    markdown_report,
+    rewrite_junit,
     safe_id,
     visible,
     visible_lines,
@@ -70,6 +76,10 @@ class RunState:
     reporter: object = None
     previous_sigterm: object = None
     interrupted: bool = False
+    output_format: str = "text"
+    markdown_path: Path | None = None
+    by_case: dict = field(default_factory=dict)  # (JUnit classname, name) -> record
+    environment: dict | None = None
 
 
 STATE = pytest.StashKey[RunState]()
@@ -102,6 +112,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="repair damaged transcripts and session indexes (backup first, atomic, idempotent); nothing is "
         "written without it",
     )
+    group.addoption(
+        "--format",
+        dest="preflight_format",
+        choices=("text", "github"),
+        default="text",
+        help="github: also ::error/::warning annotations, and the Markdown summary appended to $GITHUB_STEP_SUMMARY",
+    )
+    group.addoption("--markdown", metavar="PATH", dest="preflight_markdown", help="write a Markdown summary here")
     group.addoption(
         "--all-sessions",
         action="store_true",
@@ -170,20 +188,25 @@ def pytest_configure(config: pytest.Config) -> None:
         # pytest's default short summary repeats every FAILED with a truncated node id after ours: errors only.
         config.option.reportchars = "E"
     state = RunState(env, policy, redact, _strict(config), json_path, html_path, config.getoption("host_label"))
+    state.output_format = config.getoption("preflight_format") or "text"
+    markdown = config.getoption("preflight_markdown")
+    state.markdown_path = Path(markdown).absolute() if markdown else None
     config.stash[STATE] = state
     _interrupt_on_sigterm(state)
-    _html_defaults(config)
+    _report_defaults(config)
 
 
-def _html_defaults(config: pytest.Config) -> None:
-    """Worst first and compact: sort by our Status column, rows collapsed (their text is in the static section).
-    Only where the user has not set these pytest-html ini options; getini caches, so the cache is where they go."""
-    for name, pytest_html_default, ours in (
+def _report_defaults(config: pytest.Config) -> None:
+    """HTML worst first and compact: sort by our Status column, rows collapsed (their text is in the static
+    section); the JUnit suite is ours. Only where the user has not set these ini options; getini caches, so the
+    cache is where they go."""
+    for name, pytest_default, ours in (
         ("initial_sort", "result", "status"),
         ("render_collapsed", "passed", "all"),
+        ("junit_suite_name", "pytest", "claude-preflight"),
     ):
         try:
-            if config.getini(name) == pytest_html_default:
+            if config.getini(name) == pytest_default:
                 config._inicache[name] = ours
         except (ValueError, AttributeError):  # pytest-html not loaded, or pytest's cache moved
             pass
@@ -357,6 +380,8 @@ def pytest_runtest_makereport(item, call):
             state.records.append(record)
             _apply(report, item, record)
             report._preflight_config = item.config
+            names = mangle_test_address(item.nodeid)
+            state.by_case[(".".join(names[:-1]), names[-1])] = record
         elif report.when == "setup" and report.failed:
             # A fixture broke before the check could run: still a result with the error text.
             record = _record(item, internal_error(report.longreprtext), report.duration, state.redact)
@@ -411,6 +436,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     tmp = state.json_path.with_name(state.json_path.name + ".tmp")
     tmp.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     tmp.replace(state.json_path)
+    _write_markdown(session.config, state)
+
+
+def _write_markdown(config: pytest.Config, state: RunState) -> None:
+    """--markdown PATH, and with --format github the job summary ($GITHUB_STEP_SUMMARY, appended as GitHub asks)."""
+    targets = [(state.markdown_path, "w")] if state.markdown_path else []
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if state.output_format == "github" and summary:
+        targets.append((Path(summary), "a"))
+    if not targets:
+        return
+    text = state.redact(markdown_report(state.records, _environment(config, state)))
+    for path, mode in targets:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, mode, encoding="utf-8") as out:
+            out.write(text)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -419,6 +460,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     stop_all()
     state = config.stash.get(STATE, None)
+    xmlpath = getattr(config.option, "xmlpath", None)
+    if state is not None and state.by_case and xmlpath and os.path.isfile(xmlpath):
+        try:
+            rewrite_junit(xmlpath, state.by_case)
+        except (OSError, ET.ParseError) as exc:  # pytest's file stays as it was written
+            sys.stderr.write(f"claude-preflight: could not name the JUnit test cases in {xmlpath}: {exc}\n")
     if state is not None and state.previous_sigterm is not None:
         signal.signal(signal.SIGTERM, state.previous_sigterm)
 
@@ -459,9 +506,14 @@ def _summary(reporter, state: RunState) -> None:
             for line in lines[1:]:
                 reporter.write_line(line)
             reporter.write_line("")
+    if state.output_format == "github":
+        for line in github_annotations(state.records):
+            reporter.write_line(line)
     reporter.write_line(f"JSON report: {state.json_path}")
     if state.html_path:
         reporter.write_line(f"HTML report: {state.html_path}")
+    if state.markdown_path:
+        reporter.write_line(f"Markdown summary: {state.markdown_path}")
 
 
 def _verdict(reporter, state: RunState) -> None:
@@ -491,7 +543,13 @@ def pytest_html_results_summary(prefix, summary, postfix, session) -> None:
 
 
 def _environment(config: pytest.Config, state: RunState) -> dict[str, str]:
-    """The environment rows of the static section (the metadata table needs JavaScript)."""
+    """The environment rows of the static section (the metadata table needs JavaScript) and the Markdown."""
+    if state.environment is None:
+        state.environment = _environment_rows(config, state)
+    return state.environment
+
+
+def _environment_rows(config: pytest.Config, state: RunState) -> dict[str, str]:
     import platform
     import socket
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import html
+import os
 import platform
 import re
 import socket
@@ -247,3 +248,98 @@ def html_status(record: Record | None) -> str:
         f'<td class="col-status status-{record.status}" style="font-weight:bold">'
         f'<span hidden="">{rank}</span>{record.status.upper()}</td>'
     )
+
+
+# -- Markdown (GitHub step summary, --markdown) and GitHub annotations ------------------------------------------
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # with <, > and & as entities: no emphasis, link, table cell or tag
+MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+
+
+def md(text: str) -> str:
+    """Text for a Markdown line: HTML entities and Markdown punctuation escaped (GitHub renders HTML in Markdown)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(visible(text), quote=False))
+
+
+def fenced(text: str) -> str:
+    """A code block whose fence no backtick run inside can close."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def markdown_report(records: list[Record], environment: dict[str, str] | None = None) -> str:
+    verdict = worst(Status(r.status) for r in records).value if records else "skip"
+    lines = [f"## claude-preflight: {verdict.upper()}", "", md(count_line(records)), ""]
+    if environment:
+        lines += ["| | |", "|---|---|", *(f"| {md(k)} | {md(v)} |" for k, v in environment.items()), ""]
+    lines += ["| | family | results |", "|---|---|---|"]
+    for family, status in family_status(records).items():
+        members = [r for r in records if r.family == family]
+        lines.append(
+            f"| {MARKS[status]} | {md(family)} | {md(', '.join(f'{n} {s}' for s, n in counts(members).items() if n))} |"
+        )
+    problems = [r for r in records if r.status == "fail"] + [r for r in records if r.status == "warn"]
+    if problems:
+        lines += ["", "### What to fix"]
+    for record in problems:
+        lines += ["", f"#### {MARKS[record.status]} {record.status.upper()} {md(record.name)}", "", md(record.summary)]
+        if record.evidence:
+            lines += ["", "**Evidence**", "", fenced("\n".join(record.evidence))]
+        if record.remediation:
+            lines += ["", "**Remediation**", "", fenced(record.remediation)]
+        link = safe_link(record.docs)
+        if link:
+            lines += ["", f"Docs: <{link}>"]
+    return "\n".join(lines) + "\n"
+
+
+_LOCATION = re.compile(r"^(?P<file>(?:/|~/)[^:\n]+): line (?P<line>\d+), column (?P<col>\d+)")
+
+
+def _annotation_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _annotation_property(text: str) -> str:
+    return _annotation_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotations(records: list[Record]) -> list[str]:
+    """`::error` / `::warning` workflow commands, one per fail and warn, with file, line and column where the
+    evidence names them (config files do)."""
+    out = []
+    for record in [r for r in records if r.status == "fail"] + [r for r in records if r.status == "warn"]:
+        props = []
+        where = next((m for m in map(_LOCATION.match, record.evidence) if m), None)
+        if where:
+            props += [f"file={_annotation_property(where['file'])}", f"line={where['line']}", f"col={where['col']}"]
+        props.append(f"title={_annotation_property(f'claude-preflight {record.name}')}")
+        message = record.summary + ("\n" + record.remediation if record.remediation else "")
+        kind = "error" if record.status == "fail" else "warning"
+        out.append(f"::{kind} {','.join(props)}::{_annotation_data(message)}")
+    return out
+
+
+def rewrite_junit(path, by_case: dict[tuple[str, str], Record], suite: str = "claude-preflight") -> None:
+    """Name pytest's JUnit test cases by check id and target (classname claude-preflight.<family>), and give each
+    warn a system-out with its text (JUnit has no warn: the status property says it)."""
+    import xml.etree.ElementTree as ET
+
+    tree = ET.parse(path)
+    for case in tree.getroot().iter("testcase"):
+        record = by_case.get((case.get("classname", ""), case.get("name", "")))
+        if record is None:
+            continue
+        case.set("classname", f"{suite}.{record.family}")
+        case.set("name", record.name)
+        if record.status == "warn":
+            out = case.find("system-out")
+            if out is None:
+                out = ET.SubElement(case, "system-out")
+            out.text = (out.text or "") + as_text(record) + "\n"
+    root = tree.getroot()
+    for suite_node in [root, *root.iter("testsuite")]:
+        suite_node.set("name", suite)
+    temp = f"{path}.preflight-tmp"
+    tree.write(temp, encoding="utf-8", xml_declaration=True)
+    os.replace(temp, path)
