@@ -257,7 +257,7 @@ def version_text(home: str | None = None) -> str:
     except Exception as exc:  # noqa: BLE001 - a version line must never crash
         claude, problem = None, str(exc)
     else:
-        problem = "no claude on PATH"
+        problem = "not found on PATH"
     seen = f"{claude.version or 'version unknown'} ({claude.method}, {claude.path})" if claude else problem
     return f"{PROG} {__version__}\npytest {pytest.__version__}\nClaude Code {seen}"
 
