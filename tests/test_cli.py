@@ -180,6 +180,8 @@ def test_installed_command_ignores_the_current_directory(installed, hostile, tmp
     assert run.returncode == 0, run.stdout + run.stderr
     for planted in ("hostile conftest.py was loaded", "hostile test ran", "no-such-option", "test_hostile", FAKE_KEY):
         assert planted not in run.stdout + run.stderr
+    assert "site-packages" not in run.stdout  # progress lines read test_config.py, not the installed path
+    assert "test_config.py " in run.stdout
     document = json.loads(out.read_text())
     assert {c["id"] for c in document["checks"]} == {info.id for info in catalogue.CATALOGUE}
     # Installed, the default report folder is the user cache: the directory it was started in is never written.
