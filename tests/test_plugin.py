@@ -305,3 +305,25 @@ def test_control_characters_in_names_are_shown_escaped(pytester, healthy):
     assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
     assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\nFAIL fake\\u202e" in text
     assert not [line for line in result.stdout.lines if line.startswith("FAIL fake")]
+
+
+def test_fix_lists_each_repair_and_refusal_with_its_backup():
+    from claude_preflight.report import Record
+    from claude_preflight.terminal import repair_lines
+
+    def record(check_id: str, *evidence: str) -> Record:
+        return Record(check_id, "t", "sessions", None, "ok", "s", list(evidence), "", None, 0.0)
+
+    lines = repair_lines(
+        [
+            record("sessions.transcript-damage", "a.jsonl - repaired: dropped the torn last line; backup: a.bak", "x"),
+            record("sessions.index", "rebuilt 3 entries; backup: /p/sessions-index.json.preflight-backup-1"),
+            record("sessions.transcript-damage", "b.jsonl - not repaired: a live session has it open"),
+            record("disk.space", "nothing repaired here is not a repair line"),
+        ]
+    )
+    assert lines == [
+        "sessions.transcript-damage: a.jsonl - repaired: dropped the torn last line; backup: a.bak",
+        "sessions.index: rebuilt 3 entries; backup: /p/sessions-index.json.preflight-backup-1",
+        "sessions.transcript-damage: b.jsonl - not repaired: a live session has it open",
+    ]

@@ -61,7 +61,7 @@ def repair_lines(records: list[Record]) -> list[str]:
         f"{record.name}: {line.strip()}"
         for record in records
         for line in record.evidence
-        if "repaired: " in line or "not repaired" in line
+        if "repaired: " in line or "not repaired" in line or "; backup: " in line
     ]
 
 
