@@ -125,7 +125,7 @@ def test_no_script_from_a_name_runs_when_the_report_is_opened(pytester, tmp_path
     run_suite(pytester, home, project, "--no-mcp-start", "--offline", "--json", str(out), machine=True)
     page = pytester.path / "reports" / "claude-preflight.html"
     raw = page.read_text()
-    assert "onerror" in raw and "&lt;img src=x onerror" in raw  # the name reached the report, escaped
+    assert "&lt;img src=x onerror" in raw and "&lt;svg onload" in raw  # both names reached the report, escaped
     assert "<img src=x" not in raw and "<svg onload" not in raw
     rendered = browser.dom(page)
     assert "preflight-static" in rendered and 'class="col-testId"' in rendered  # the scripted table was drawn
