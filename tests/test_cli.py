@@ -102,6 +102,12 @@ def test_usage_errors_exit_two_with_a_clear_message(capsys, argv, message):
     assert "Traceback" not in err and "INTERNALERROR" not in err
 
 
+def test_a_bad_value_of_a_pytest_option_is_a_usage_error_too(capsys):
+    assert main(["--tb=bogus", "--offline"]) == 2
+    err = capsys.readouterr().err
+    assert "claude-preflight: error: argument --tb: invalid choice" in err and "pytest.main()" not in err
+
+
 def test_pytest_options_pass_through_and_their_values_are_not_paths():
     known = validate(["--tb", "short", "-rA", "--maxfail=2", "-k", "config", "-o", "junit_family=xunit1", "-v"])
     assert known.keyword == "config" and known.verbose == 1

@@ -20,6 +20,7 @@ from claude_preflight import __version__, catalogue
 from claude_preflight.policy import THRESHOLDS, Policy
 
 USAGE_ERROR = 2
+PYTEST_USAGE_ERROR = 4
 PROG = "claude-preflight"
 COMMANDS: dict[str, str] = {
     "diagnose": "name the causes in crash output already in hand: diagnose LOG | - | --session latest",
@@ -365,7 +366,8 @@ def dispatch(args: list[str]) -> int:
     if known.list:
         print(list_checks(known.keyword))
         return 0
-    return run_pytest(args)
+    code = run_pytest(args)
+    return USAGE_ERROR if code == PYTEST_USAGE_ERROR else code  # one code for every usage error of this command
 
 
 def main(argv: list[str] | None = None) -> int:
