@@ -17,7 +17,7 @@ from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes import sessions
-from claude_preflight.probes.files import read_json
+from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.transcripts import (
     HEADER_BASE64,
     IMAGE,
@@ -129,7 +129,7 @@ def _lines_without_big_images(env: Env, path: Path, max_px: int, removed: list[s
                 yield line
                 continue
             try:
-                record = json.loads(line)
+                record = loads(line)
             except ValueError:
                 yield line
                 continue

@@ -16,6 +16,7 @@ from claude_preflight.probes import http, once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
 from claude_preflight.redact import remember
+from claude_preflight.values import epoch_ms
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -113,7 +114,7 @@ def _oauth(env: Env) -> Credential:
     if not isinstance(oauth, dict) or not oauth.get("accessToken"):
         where = f"{path}: {doc.state}" if doc.exists else f"{path} does not exist"
         return Credential("none", detail=("no ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY or apiKeyHelper", where))
-    expires = oauth.get("expiresAt") if isinstance(oauth.get("expiresAt"), int) else None
+    expires = epoch_ms(oauth.get("expiresAt"))
     return Credential(
         "oauth", oauth["accessToken"], "authorization", (f"OAuth login in {path}",), expires_at_ms=expires
     )

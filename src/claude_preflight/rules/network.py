@@ -10,6 +10,7 @@ from claude_preflight.policy import Policy
 from claude_preflight.probes.http import Exchange
 from claude_preflight.probes.network import CaFile, Credential, Survey, Timeouts
 from claude_preflight.redact import mask
+from claude_preflight.values import whole_number
 
 DOCS_AUTH = "https://code.claude.com/docs/en/iam"
 DOCS_NET = "https://code.claude.com/docs/en/network-config"
@@ -270,13 +271,16 @@ def evaluate_timeouts(t: Timeouts) -> Result:
         if raw is None:
             values[name] = default
             continue
-        try:
-            values[name] = int(raw)
-        except ValueError:
+        number = whole_number(raw)
+        if number is None:
             values[name] = default
-            problems.append(f"{name}={raw!r} is not a whole number")
+            shown = raw if len(raw) <= 40 else f"{raw[:20]}… ({len(raw)} characters)"
+            problems.append(f"{name}={shown!r} is not a whole number Claude Code can use")
+        else:
+            values[name] = number
     if values["API_TIMEOUT_MS"] > 2147483647:
         problems.append(f"API_TIMEOUT_MS={values['API_TIMEOUT_MS']} overflows the timer: every request fails at once")
+        values["API_TIMEOUT_MS"] = 2147483647
     retries = values["CLAUDE_CODE_MAX_RETRIES"]
     backoff = sum(RETRY_DELAYS_S[: min(retries, len(RETRY_DELAYS_S))]) + 39 * max(0, retries - len(RETRY_DELAYS_S))
     worst = values["API_TIMEOUT_MS"] / 1000 * (retries + 1) + backoff
