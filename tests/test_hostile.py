@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,10 @@ from claude_preflight.probes.files import MAX_DEPTH, TooDeep, loads
 DEEP = 100_000  # what the issue measured: RecursionError in 4-13 checks
 
 
-def run_all(env: Env, policy: Policy = Policy(offline=True, mcp_start=False)) -> dict[str, object]:
+STATIC = Policy(offline=True, mcp_start=False)
+
+
+def run_all(env: Env, policy: Policy = STATIC) -> dict[str, object]:
     """Every check on every target: {"check id/target id": Result}."""
     load_checks()
     return {
@@ -101,3 +106,83 @@ def test_odd_numbers_are_results_not_internal_errors(world):
     assert results["network.credentials/-"].status.value == "ok"  # an expiry past any clock: never expires
     killed = results["memory.killed-sessions/-"]
     assert killed.status.value == "warn" and "started ?" in killed.text()
+
+
+# -- MCP servers: one bad server never loses the others' results; nothing the run started survives it ----------
+def test_one_odd_server_never_loses_the_others(world_with_servers):  # noqa: F811
+    home, project, pids, environ = world_with_servers
+    write_user(home, {
+        "good": tiny("ok"),
+        "nul-arg": {"command": PY, "args": [TINY, "ok\0evil"]},
+        "surrogate-env": {"command": PY, "args": [TINY, "ok"], "env": {"X": "\ud800"}},
+        "bad-port": {"type": "http", "url": "http://127.0.0.1:99999/mcp"},
+        "crlf-header": {"type": "http", "url": "http://127.0.0.1:9/mcp", "headers": {"X": "a\r\nInjected: 1"}},
+        "closes-stdout": tiny("close-stdout"),
+    })  # fmt: skip
+    r = mcp_results(home, project, environ)
+    assert internal_errors(r) == []
+    assert r["user:good"].status.value == "ok" and "answered" in r["user:good"].summary
+    # Node passes a lone surrogate on as U+FFFD, so Claude Code starts that server: so do we.
+    assert r["user:surrogate-env"].status.value == "ok"
+    for name in ("nul-arg", "bad-port", "crlf-header", "closes-stdout"):
+        assert r[f"user:{name}"].status.value == "fail", (name, r[f"user:{name}"].summary)
+    assert "closed its stdout" in r["user:closes-stdout"].summary
+    assert "Injected" not in r["user:crlf-header"].text()
+
+
+def test_a_double_forked_setsid_daemon_does_not_outlive_the_check(world_with_servers):  # noqa: F811
+    home, project, pids, environ = world_with_servers
+    write_user(home, {"forks": tiny("daemon")})
+    r = mcp_results(home, project, environ)
+    assert r["user:forks"].status.value == "ok"
+    assert len(list(pids.glob("*.pid"))) == 2  # the server and its daemon both ran (the fixture proves both died)
+
+
+def test_many_silent_servers_end_within_the_family_budget(world_with_servers):  # noqa: F811
+    """40 silent servers, 16 at a time, MCP_TIMEOUT longer than the check: without the family budget the check
+    would outlive check_timeout_s and every MCP result would be an internal error."""
+    home, project, pids, environ = world_with_servers
+    write_user(home, {f"silent{n:02d}": tiny("silent") for n in range(40)})
+    policy = Policy(mcp_timeout_s=60, check_timeout_s=4)
+    r = mcp_results(home, project, environ, policy)
+    assert internal_errors(r) == []
+    statuses = {key: result.status.value for key, result in r.items() if key.startswith("user:")}
+    assert len(statuses) == 40
+    assert {"warn"} <= set(statuses.values()) <= {"fail", "warn"}  # answered none; some never had a turn
+    assert any("time budget ran out" in r[k].summary for k in statuses)
+
+
+def test_an_http_server_that_trickles_is_cut_at_the_overall_deadline():
+    """Each byte arrives well within the per-read timeout; only the overall deadline ends the exchange."""
+    from claude_preflight.probes import http
+
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def trickle():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10_000:
+            if stop.wait(0.1):
+                break
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                break
+        conn.close()
+
+    server = threading.Thread(target=trickle, daemon=True)
+    server.start()
+    try:
+        x = http.exchange(f"http://127.0.0.1:{port}/", environ={}, timeout=1.0, deadline_s=1.5)
+    finally:
+        stop.set()
+        listener.close()
+    assert not x.ok and "overall deadline" in (x.error or "")
+
+
+# The MCP helpers of test_mcp.py, with a fixture that counts processes around each test.
+from test_mcp import PY, TINY, tiny, write_user  # noqa: E402
+from test_mcp import results as mcp_results  # noqa: E402
+from test_mcp import world as world_with_servers  # noqa: E402, F401 (a fixture)

@@ -10,7 +10,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
@@ -19,6 +18,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from claude_preflight import children
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
 _CHUNK = 1 << 20
@@ -321,41 +322,44 @@ class Env:
                     stack.append(path)
 
     # -- processes ---------------------------------------------------------------------------
-    def which(self, name: str) -> str | None:
-        return shutil.which(name, path=self.environ.get("PATH", os.defpath))
+    def which(self, name: str, path: str | None = None) -> str | None:
+        """Where `name` is found on `path` (this Env's PATH by default); None for a name that cannot be one."""
+        if "\0" in name:
+            return None
+        try:
+            return shutil.which(name, path=path if path is not None else self.environ.get("PATH", os.defpath))
+        except (ValueError, OSError):  # a PATH entry with a NUL byte or a lone surrogate
+            return None
+
+    @staticmethod
+    def is_executable_file(path: Path) -> bool:
+        try:
+            return os.path.isfile(path) and os.access(path, os.X_OK)
+        except (ValueError, OSError):
+            return False
 
     def run(self, argv: list[str], timeout: float) -> RunResult:
-        """Run a command in its own process group; on timeout the whole group is killed."""
+        """Run a command in its own session; it and everything it started is killed when it ends or times out.
+
+        Raises OSError when it cannot start: missing, not executable, a NUL byte or a lone surrogate in an
+        argument or variable, or the run is stopping.
+        """
         start = time.monotonic()
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(self.environ),
-            start_new_session=True,
-            text=True,
-            errors="replace",
-        )
+        try:
+            proc = children.spawn(argv, dict(self.environ), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, errors="replace")  # fmt: skip
+        except (ValueError, children.Cancelled) as exc:  # UnicodeEncodeError is a ValueError
+            raise OSError(f"cannot run {argv[0]!r}: {exc or 'the run is stopping'}") from exc
         try:
             out, err = proc.communicate(timeout=timeout)
             code: int | None = proc.returncode
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
+            children.release(proc)
+            try:
+                out, err = proc.communicate(timeout=2)
+            except subprocess.TimeoutExpired:  # a descendant we could not find still holds the pipes
+                out, err = "", ""
             code = None
         finally:
-            _kill_group(proc)  # reap grandchildren left in the group
+            children.release(proc)  # reap grandchildren left behind
         return RunResult(tuple(argv), code, out, err, time.monotonic() - start)
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if proc.returncode is None:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
