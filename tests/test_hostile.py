@@ -186,3 +186,81 @@ def test_an_http_server_that_trickles_is_cut_at_the_overall_deadline():
 from test_mcp import PY, TINY, tiny, write_user  # noqa: E402
 from test_mcp import results as mcp_results  # noqa: E402
 from test_mcp import world as world_with_servers  # noqa: E402, F401 (a fixture)
+
+# -- secrets: none reaches the terminal, HTML, JSON or JUnit ---------------------------------------------------
+ARG_SECRET = "planted-arg-secret-after-flag-A1r9"
+ARG_EQUALS = "planted-arg-secret-equals-B2s8"
+HELPER_KEY = "sk-ant-api03-plantedhelperkey-C3t7"
+HELPER_EXTRA = "planted-second-line-of-helper-D4u6"
+NEWLINE_KEY = "sk-ant-api03-plantednewlinekey-E5v5\ntrailing-part-F6w4"
+
+
+def test_no_secret_from_args_helpers_or_odd_keys_in_any_output(pytester, tmp_path, monkeypatch):
+    import homes
+    from test_plugin import run_suite
+
+    home, project = homes.build(tmp_path / "leaks")
+    state = json.loads((home / ".claude.json").read_text())
+    state["mcpServers"] = {
+        "flags": {"command": "/nonexistent/server", "args": ["--api-key", ARG_SECRET, f"--token={ARG_EQUALS}"]},
+    }
+    (home / ".claude.json").write_text(json.dumps(state))
+    helper = f"printf '%s\\n%s\\n' {HELPER_KEY} {HELPER_EXTRA}"
+    (home / ".claude" / "settings.json").write_text(json.dumps({"apiKeyHelper": helper}))
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.delenv("ANTHROPIC_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://127.0.0.1:9")
+    junit, out = pytester.path / "junit.xml", pytester.path / "out.json"
+    result = run_suite(pytester, home, project, "-k", "mcp or network", "-rA", "-v", f"--junitxml={junit}",
+                       "--json", str(out), machine=True)  # fmt: skip
+    terminal = result.stdout.str() + result.stderr.str()
+    assert "user:flags: command not found" in terminal  # the server's result was shown, args and all
+    assert "the helper's output" in terminal and "malformed" in terminal  # a key no header can carry: a fail
+    outputs = {"terminal": terminal, "junit": junit.read_text(), "json": out.read_text(),
+               "html": (pytester.path / "reports" / "claude-preflight.html").read_text()}  # fmt: skip
+    for where, text in outputs.items():
+        for secret in (ARG_SECRET, ARG_EQUALS, HELPER_KEY, HELPER_EXTRA):
+            assert secret[:-4] not in text, f"{secret} leaked into the {where} output"
+
+
+def test_a_key_with_a_newline_is_a_clear_fail_and_never_sent(world):
+    results = run_all(env_of(world, ANTHROPIC_API_KEY=NEWLINE_KEY), Policy(offline=False, mcp_start=False,
+                                                                           network_timeout_s=1))  # fmt: skip
+    assert internal_errors(results) == []
+    credentials = results["network.credentials/-"]
+    assert credentials.status.value == "fail" and "ANTHROPIC_API_KEY is malformed" in credentials.summary
+    assert results["network.api-key/-"].status.value == "skip"  # not sent anywhere
+
+
+def test_redaction_fails_closed_when_a_secret_file_cannot_be_read(world):
+    from claude_preflight.probes.secrets import collect_secrets
+    from claude_preflight.redact import Redactor
+
+    home, project, _ = world
+    token = "customsecretvalue1234567890abcdefXYZ"
+    (home / ".claude" / ".credentials.json").write_text('{"claudeAiOauth": {"accessToken": "' + token + '",}}')
+    secrets = collect_secrets(env_of(world), 1 << 20)
+    assert secrets.complete is False
+    redact = Redactor(secrets)
+    assert token not in redact(f"the token {token} was rejected")
+    session = "ba05e2af-f266-4977-a803-495d0eb5ec50"
+    assert session in redact(f"claude --resume {session}")  # session ids stay usable
+    assert str(project) in redact(f"cd '{project}'")  # and so do paths
+    healthy = Redactor(collect_secrets(Env(home=project, project=project, environ={}), 1 << 20))
+    assert token in healthy(f"the token {token} was rejected")  # only the incomplete set masks more
+
+
+def test_an_untrusted_projects_api_key_helper_never_runs(world, tmp_path):
+    """A cloned repository's .claude/settings.json names an apiKeyHelper: it runs only once the user trusts the
+    folder. The marker file proves it never ran before."""
+    home, project, _ = world
+    marker = tmp_path / "helper-ran"
+    helper = f"touch '{marker}'; echo sk-ant-api03-projecthelper-0000000000"
+    (project / ".claude" / "settings.json").write_text(json.dumps({"apiKeyHelper": helper}))
+    (home / ".claude.json").write_text(json.dumps({"projects": {str(project): {"hasTrustDialogAccepted": False}}}))
+    results = run_all(env_of(world))
+    assert results["network.credentials/-"].status.value == "skip"
+    assert "not trusted" in results["network.credentials/-"].summary and not marker.exists()
+    (home / ".claude.json").write_text(json.dumps({"projects": {str(project): {"hasTrustDialogAccepted": True}}}))
+    results = run_all(env_of(world))
+    assert results["network.credentials/-"].status.value == "ok" and marker.exists()

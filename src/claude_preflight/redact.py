@@ -27,6 +27,15 @@ _PATTERNS = (
     # "SOME_TOKEN": "value" in JSON, and SOME_TOKEN=value in shell or env text
     re.compile(r'(?i)("[^"]*(?:key|token|secret|passw|auth|credential)[^"]*"\s*:\s*")[^"]{6,}'),
     re.compile(r"(?i)(\b\w*(?:KEY|TOKEN|SECRET|PASSW|AUTH)\w*=)[^\s'\"]{6,}"),
+    # command-line flags: --api-key VALUE, --token=VALUE, -password VALUE (MCP server args, pasted commands)
+    re.compile(r"(?i)(--?[\w-]*(?:key|token|secret|passw|credential)[\w-]*(?:=|\s+)[\"']?)[^\s\"',]{6,}"),
+)
+
+# Fail-closed extras, used when some file that may hold secrets could not be read: any long token-like word
+# (not a path, not a UUID such as a session id) is masked too.
+_LONG_TOKEN = re.compile(
+    r"(?<![\w/.-])()(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-]))"
+    r"(?=[\w+=.-]*[0-9])(?=[\w+=.-]*[A-Za-z])[\w+=.-]{24,}(?![\w/])"
 )
 
 # Values of 12+ characters: long enough to be a token, short enough values (versions, names) stay readable.
@@ -56,13 +65,22 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+class SecretSet(set):
+    """Secret values found by collection; `complete` is False when some source could not be read."""
+
+    complete: bool = True
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern | None = None
+        self.strict = False  # fail closed: some secrets may be unknown, so mask more
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
+        if getattr(secrets, "complete", True) is False:
+            self.strict = True
         fresh = {s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_SECRET_LENGTH}
         if fresh - self._secrets:
             self._secrets |= fresh
@@ -76,8 +94,10 @@ class Redactor:
             self.add(_REMEMBERED)
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: mask(m.group(0)), text)
-        for pattern in _PATTERNS:
+        for pattern in _PATTERNS + ((_LONG_TOKEN,) if self.strict else ()):
             text = pattern.sub(lambda m: m.group(1) + mask(m.group(0)[len(m.group(1)) :]), text)
+        if self.strict:
+            text = mask_json_values(text)
         return text
 
     def value(self, obj):
