@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_preflight import __version__
+from claude_preflight import __version__, children
 from claude_preflight.checking import CheckSpec, discover, internal_error, run
 from claude_preflight.env import Env
 from claude_preflight.outcome import Result
@@ -93,6 +93,7 @@ def _strict(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "preflight: a claude-preflight check")
+    children.reset()  # a new run (the self-tests run several in one process) may start processes again
     home = Path(config.getoption("home") or os.environ.get("HOME") or Path.home()).expanduser().absolute()
     project = Path(config.getoption("project") or config.invocation_params.dir).expanduser().absolute()
     env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute())
@@ -277,10 +278,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # Runs on Ctrl-C too: no MCP server started by a check may outlive the run.
-    from claude_preflight.probes.mcp import stop_all
-
-    stop_all()
+    # Runs on Ctrl-C too: no process started by a check (nor its descendants) may outlive the run.
+    children.stop_all()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
