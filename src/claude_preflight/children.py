@@ -112,16 +112,26 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _kill(pid: int) -> None:
-    import psutil
+def _psutil():
+    """psutil, imported when first needed (start-up cost); None where it cannot load (killing the group remains)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return psutil
 
-    with contextlib.suppress(psutil.Error):
-        psutil.Process(pid).kill()
+
+def _kill(pid: int) -> None:
+    psutil = _psutil()
+    if psutil is not None:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
 
 
 def _descendants(pid: int) -> set[int]:
-    import psutil
-
+    psutil = _psutil()
+    if psutil is None:
+        return set()
     try:
         return {child.pid for child in psutil.Process(pid).children(recursive=True)}
     except psutil.Error:
@@ -130,10 +140,11 @@ def _descendants(pid: int) -> set[int]:
 
 def _tokened_orphans() -> tuple[set[int], set[int]]:
     """Our own unregistered children that carry this run's token (re-parented daemons), and their descendants."""
-    import psutil
-
     orphans: set[int] = set()
     theirs: set[int] = set()
+    psutil = _psutil()
+    if psutil is None:
+        return orphans, theirs
     with _lock:
         registered = set(_live)
     try:

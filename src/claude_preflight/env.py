@@ -6,6 +6,7 @@ and sysroot) and real processes, so every probe runs against real files without 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -205,31 +206,44 @@ class Env:
 
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod
-    def write_atomically(path: Path, chunks: Iterable[bytes], mode: int) -> None:
-        """Replace a file: write a temp file beside it, fsync, give it `mode`, rename over the original."""
+    def write_atomically(path: Path, chunks: Iterable[bytes], mode: int, unchanged: Stamp | None = None) -> None:
+        """Replace a file: write a temp file beside it, fsync, give it `mode`, rename over the original.
+
+        With `unchanged` (the size and mtime the caller read), the original must still be that file when the
+        rename comes, or nothing is replaced (FileChanged). Bytes a writer appended to the original between that
+        last look and the rename are carried over to the new file, so no record is ever lost.
+        """
         path = Path(path)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".preflight-tmp", dir=path.parent)
+        original = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)) if unchanged else None
         try:
-            with os.fdopen(fd, "wb") as out:
+            with _temp_beside(path) as (temp, out):
                 for chunk in chunks:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(temp, stat.S_IMODE(mode))
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+                os.chmod(temp, stat.S_IMODE(mode))
+                if original is not None:
+                    _still(path, original, unchanged)
+                os.replace(temp, path)
+            if original is not None:
+                _carry_over(path, original, unchanged.size)
+        finally:
+            if original is not None:
+                os.close(original)
 
     @staticmethod
     def copy_exclusive(source: Path, target: Path) -> None:
-        """Copy bytes and mode to a new file; never overwrite one that exists (a backup stays a backup)."""
-        with open(source, "rb") as src, open(target, "xb") as dst:
-            shutil.copyfileobj(src, dst, _CHUNK)
-            dst.flush()
-            os.fsync(dst.fileno())
-        shutil.copymode(source, target)
+        """Copy bytes and mode to a new file; never overwrite one that exists (a backup stays a backup).
+
+        Written to a temp file and linked into place: the target exists only once it is complete.
+        """
+        target = Path(target)
+        with open(source, "rb") as src, _temp_beside(target) as (temp, out):
+            shutil.copyfileobj(src, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+            shutil.copymode(source, temp)
+            os.link(temp, target)  # FileExistsError when taken: never overwrites
 
     def read_text(self, path: Path, limit: int = 1 << 20) -> str:
         """A small text file (/proc, /sys, config); bytes that are not UTF-8 are replaced."""
@@ -363,3 +377,58 @@ class Env:
         finally:
             children.release(proc)  # reap grandchildren left behind
         return RunResult(tuple(argv), code, out, err, time.monotonic() - start)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a file was when it was read: a repair writes only if it still is."""
+
+    size: int
+    mtime: float
+
+
+class FileChanged(Exception):
+    """The file changed while it was being repaired: it was left alone."""
+
+
+# Temp files of writes in progress. A write runs in a check's thread; when the run is interrupted the thread
+# is abandoned, so the temp files are removed at exit (and its rename, if it still comes, fails harmlessly).
+_IN_FLIGHT: set[str] = set()
+
+
+@atexit.register
+def _remove_temp_files() -> None:
+    for name in list(_IN_FLIGHT):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+@contextlib.contextmanager
+def _temp_beside(path: Path):
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".preflight-tmp", dir=path.parent)
+    _IN_FLIGHT.add(temp)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield temp, out
+    finally:
+        _IN_FLIGHT.discard(temp)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)  # after a rename or a link, this name is already gone or no longer needed
+
+
+def _still(path: Path, original: int, expected: Stamp) -> None:
+    now, there = os.fstat(original), os.stat(path)
+    same_file = (now.st_dev, now.st_ino) == (there.st_dev, there.st_ino)
+    if not same_file or (now.st_size, now.st_mtime) != (expected.size, expected.mtime):
+        raise FileChanged(f"{path} changed while it was being repaired (a session may be writing it)")
+
+
+def _carry_over(path: Path, original: int, read_size: int) -> None:
+    """Append to the new file what a writer added to the old one after our last look (a tiny window)."""
+    for _ in range(2):
+        size = os.fstat(original).st_size
+        if size > read_size:
+            with open(path, "ab") as out:
+                out.write(os.pread(original, size - read_size, read_size))
+            read_size = size
+        time.sleep(0.05)
