@@ -4,8 +4,8 @@ Env-level code only: `Env.run` and the MCP handshake spawn through `spawn` and e
 
 A child starts in its own session (so its process group can be killed at once) and carries a token in its
 environment, which its descendants inherit. A server that double-forks a `setsid` daemon leaves its group and
-its parent; on Linux this process becomes a child subreaper, so such an orphan is re-parented to us instead of
-to init, and the token tells it apart from anything else we may have started. `stop_all` (interrupt, end of
+its parent; on Linux this process is a child subreaper while children of ours live, so such an orphan is
+re-parented to us instead of to init, and the token tells it apart from anything else we may have started. `stop_all` (interrupt, end of
 run) kills every group still registered and every tokened process still around, and queued work sees
 `cancelled` and starts nothing more.
 """
@@ -32,17 +32,18 @@ class Cancelled(Exception):
     """The run is being stopped: nothing new starts."""
 
 
-def _become_subreaper() -> None:
+def _subreaper(on: bool) -> None:
+    """While children of ours live, orphans of their descendants are re-parented to us (Linux), not to init.
+
+    Only then: otherwise a process that merely runs claude-preflight (the self-tests) would adopt every orphan
+    of its own, and an orphaned Claude Code session would look parented.
+    """
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(Exception):  # best effort: without it, a daemon's orphan goes to init
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-
-
-_become_subreaper()
+        ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
 def spawn(argv: list[str], environ: dict[str, str], **popen: object) -> subprocess.Popen:
@@ -54,7 +55,14 @@ def spawn(argv: list[str], environ: dict[str, str], **popen: object) -> subproce
         raise Cancelled()
     tokened = {**environ, TOKEN_VARIABLE: _RUN_TOKEN}
     with _lock:  # registered before anyone else looks: release() must never take it for an orphan
-        proc = subprocess.Popen(argv, env=tokened, start_new_session=os.name == "posix", **popen)  # type: ignore[call-overload]
+        if not _live:
+            _subreaper(True)
+        try:
+            proc = subprocess.Popen(argv, env=tokened, start_new_session=os.name == "posix", **popen)  # type: ignore[call-overload]
+        except BaseException:
+            if not _live:
+                _subreaper(False)
+            raise
         _live[proc.pid] = proc
     if cancelled.is_set():  # stop_all ran while we were starting it
         release(proc)
@@ -80,6 +88,9 @@ def release(proc: subprocess.Popen) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
     _reap(doomed)  # with proc gone, its killed descendants are re-parented to us (the subreaper)
+    with _lock:
+        if not _live:
+            _subreaper(False)
 
 
 def stop_all() -> None:

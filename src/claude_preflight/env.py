@@ -13,6 +13,7 @@ import pwd
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -75,12 +76,24 @@ def file_kind(mode: int) -> str:
     return "special file"
 
 
+PLATFORMS = ("linux", "darwin", "win32")
+# Where a system's own commands live (dmesg, sysctl, security, launchctl, ...): under --sysroot, stand-ins are
+# looked up here and only here, so a simulation never runs this machine's tools.
+SYSTEM_DIRS = ("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/opt/homebrew/bin")
+
+
+def current_platform() -> str:
+    """linux, darwin or win32, as Claude Code names them (process.platform)."""
+    return next((name for name in PLATFORMS if sys.platform.startswith(name)), "linux")
+
+
 @dataclass(frozen=True)
 class Env:
     home: Path
     project: Path
     sysroot: Path = Path("/")
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    platform: str = field(default_factory=current_platform)  # --platform: the system a simulation plays
 
     # -- where Claude Code keeps things ------------------------------------------------------
     @property
@@ -261,16 +274,36 @@ class Env:
     def exists(path: Path) -> bool:
         return os.path.lexists(path)
 
-    @staticmethod
-    def process_names() -> dict[int, str]:
+    # -- the process table: this machine's, or the one a --sysroot tree simulates ----------------------
+    @property
+    def own_pid(self) -> int:
+        """This process (a simulation has no process of ours in its table, so nothing matches)."""
+        return -1 if self.simulated else os.getpid()
+
+    @property
+    def simulated(self) -> bool:
+        """A --sysroot run: facts come from the tree, never from this machine (psutil, the real /proc)."""
+        return str(self.sysroot) != "/"
+
+    def process_names(self) -> dict[int, str]:
         """pid -> name of every process (one /proc read each, as cheap as `ps -e`)."""
+        return {pid: name for pid, (name, _) in self.process_table().items()}
+
+    def process_table(self) -> dict[int, tuple[str, int]]:
+        """pid -> (name, parent pid) of every process: one pass over /proc (the sysroot's in a simulation)."""
+        if self.simulated:
+            return _procfs_table(self)
         import psutil
 
-        return {p.info["pid"]: p.info["name"] or "" for p in psutil.process_iter(["pid", "name"], ad_value="")}
+        return {
+            p.info["pid"]: (p.info["name"] or "", p.info["ppid"] or 0)
+            for p in psutil.process_iter(["pid", "name", "ppid"], ad_value="")
+        }
 
-    @staticmethod
-    def process_details(pid: int, attrs: list[str]) -> dict | None:
-        """psutil attributes of one process (None where denied); None when it is gone."""
+    def process_details(self, pid: int, attrs: list[str]) -> dict | None:
+        """psutil-named attributes of one process (None where denied); None when it is gone."""
+        if self.simulated:
+            return _procfs_details(self, pid, attrs)
         import psutil
 
         try:
@@ -278,28 +311,28 @@ class Env:
         except psutil.Error:
             return None
 
-    @staticmethod
-    def pid_exists(pid: int) -> bool:
+    def pid_exists(self, pid: int) -> bool:
+        if self.simulated:
+            return self.exists(self.sys_path(f"/proc/{pid}"))
         import psutil
 
         return psutil.pid_exists(pid)
 
-    @staticmethod
-    def children(pid: int) -> list[dict]:
-        """All descendants of a process, with pid, name and RSS."""
-        import psutil
-
-        try:
-            kids = psutil.Process(pid).children(recursive=True)
-        except psutil.Error:
-            return []
-        found = []
-        for kid in kids:
-            try:
-                found.append({"pid": kid.pid, "name": kid.name(), "rss": kid.memory_info().rss})
-            except psutil.Error:
-                continue
-        return found
+    def children(self, pid: int, table: dict[int, tuple[str, int]] | None = None) -> list[dict]:
+        """All descendants of a process, with pid, name and RSS, found in one process table (given or read)."""
+        table = self.process_table() if table is None else table
+        below: dict[int, list[int]] = {}
+        for child, (_, parent) in table.items():
+            below.setdefault(parent, []).append(child)
+        found, stack = [], list(below.get(pid, ()))
+        while stack:
+            kid = stack.pop()
+            details = self.process_details(kid, ["memory_info"])
+            if details is not None:
+                memory = details.get("memory_info")
+                found.append({"pid": kid, "name": table[kid][0], "rss": memory.rss if memory else 0})
+            stack.extend(below.get(kid, ()))
+        return sorted(found, key=lambda k: k["pid"])
 
     @staticmethod
     def scandir(path: Path) -> list[os.DirEntry]:
@@ -344,6 +377,18 @@ class Env:
             return shutil.which(name, path=path if path is not None else self.environ.get("PATH", os.defpath))
         except (ValueError, OSError):  # a PATH entry with a NUL byte or a lone surrogate
             return None
+
+    def system_command(self, name: str) -> str | None:
+        """A system tool: on PATH here; under --sysroot, the stand-in in the tree's system or PATH directories
+        (never this machine's own tool in a simulation)."""
+        if not self.simulated:
+            return self.which(name)
+        path_dirs = [d for d in self.environ.get("PATH", "").split(os.pathsep) if d.startswith("/")]
+        for directory in dict.fromkeys((*SYSTEM_DIRS, *path_dirs)):
+            candidate = self.sys_path(directory) / name
+            if self.is_executable_file(candidate):
+                return str(candidate)
+        return None
 
     @staticmethod
     def is_executable_file(path: Path) -> bool:
@@ -432,3 +477,83 @@ def _carry_over(path: Path, original: int, read_size: int) -> None:
                 out.write(os.pread(original, size - read_size, read_size))
             read_size = size
         time.sleep(0.05)
+
+
+# -- a simulated /proc (--sysroot): the same facts psutil gives, read from the tree ---------------------------
+@dataclass(frozen=True)
+class _Memory:
+    rss: int
+
+
+@dataclass(frozen=True)
+class _Uids:
+    real: int
+    effective: int
+    saved: int
+
+
+def _procfs_table(env: Env) -> dict[int, tuple[str, int]]:
+    table = {}
+    for path, _ in env.entries(env.sys_path("/proc")):
+        if path.name.isdigit():
+            stat_fields = _stat_fields(env, int(path.name))
+            if stat_fields:
+                table[int(path.name)] = (stat_fields[0], int(stat_fields[2]))
+    return table
+
+
+def _stat_fields(env: Env, pid: int) -> list[str] | None:
+    """/proc/<pid>/stat split as the kernel writes it: the name in parentheses may hold spaces."""
+    try:
+        text = env.read_text(env.sys_path(f"/proc/{pid}/stat"))
+    except OSError:
+        return None
+    head, _, rest = text.rpartition(")")
+    if "(" not in head:
+        return None
+    return [head.split("(", 1)[1], *rest.split()]
+
+
+def _procfs_details(env: Env, pid: int, attrs: list[str]) -> dict | None:
+    fields = _stat_fields(env, pid)
+    if fields is None:
+        return None
+    status = {}
+    try:
+        for line in env.read_text(env.sys_path(f"/proc/{pid}/status")).splitlines():
+            key, _, value = line.partition(":")
+            status[key] = value.split()
+    except OSError:
+        pass
+    try:
+        cmdline = [a for a in env.read_text(env.sys_path(f"/proc/{pid}/cmdline")).split("\0") if a]
+    except OSError:
+        cmdline = []
+    uids = [int(u) for u in status.get("Uid", [])[:3] if u.isdigit()]
+    facts = {
+        "pid": pid,
+        "ppid": int(fields[2]),
+        "name": fields[0],
+        "exe": cmdline[0] if cmdline else "",
+        "cmdline": cmdline,
+        "uids": _Uids(*uids) if len(uids) == 3 else None,
+        "username": env.user_name(uids[0]) if uids else None,
+        "create_time": _start_time(env, fields),
+        "memory_info": _Memory(int(status["VmRSS"][0]) * 1024) if status.get("VmRSS") else _Memory(0),
+        "terminal": f"tty {fields[5]}" if len(fields) > 5 and fields[5] not in ("0", "-1") else None,
+    }
+    return {name: facts.get(name) for name in attrs}
+
+
+def _start_time(env: Env, fields: list[str]) -> float | None:
+    """Field 22 (start time in clock ticks since boot) plus the boot time from the tree's /proc/stat."""
+    try:
+        ticks = int(fields[20])
+        boot = next(
+            int(line.split()[1])
+            for line in env.read_text(env.sys_path("/proc/stat")).splitlines()
+            if line.startswith("btime ")
+        )
+    except (IndexError, ValueError, StopIteration, OSError):
+        return None
+    return boot + ticks / 100  # USER_HZ is 100 on every Linux Claude Code runs on

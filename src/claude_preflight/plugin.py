@@ -16,7 +16,7 @@ import pytest
 
 from claude_preflight import __version__, children
 from claude_preflight.checking import CheckSpec, discover, internal_error, run
-from claude_preflight.env import Env
+from claude_preflight.env import PLATFORMS, Env, current_platform
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
 from claude_preflight.probes.install import running_version
@@ -54,6 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--home", metavar="PATH", help="home directory whose Claude Code files are read (default: $HOME)")
     group.addoption("--project", metavar="PATH", help="project Claude Code would start in (default: current directory)")
     group.addoption("--sysroot", metavar="PATH", default="/", help="root for /proc, /sys, /etc, /mnt/c (default: /)")
+    group.addoption("--platform", choices=PLATFORMS, default=None,
+                    help="for tests and simulations only: judge as this system (with --sysroot holding its files)")  # fmt: skip
     group.addoption("--offline", action="store_true", help="checks that need the network end skip")
     group.addoption("--live", action="store_true", help="also stream one real reply (spends about one output token)")
     group.addoption("--no-mcp-start", action="store_true", help="MCP servers get static checks only (none is started)")
@@ -96,7 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
     children.reset()  # a new run (the self-tests run several in one process) may start processes again
     home = Path(config.getoption("home") or os.environ.get("HOME") or Path.home()).expanduser().absolute()
     project = Path(config.getoption("project") or config.invocation_params.dir).expanduser().absolute()
-    env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute())
+    env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute(),
+              platform=config.getoption("platform") or current_platform())  # fmt: skip
     policy = Policy.from_strings(
         {n: config.getini(n) for n in THRESHOLDS},
         offline=config.getoption("offline"),
