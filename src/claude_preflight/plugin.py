@@ -141,7 +141,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     spec = getattr(metafunc.function, "preflight_spec", None)
     if spec is None or spec.targets is None or "target" not in metafunc.fixturenames:
         return
-    targets = discover(spec, metafunc.config.stash[STATE].env)
+    state = metafunc.config.stash[STATE]
+    targets = discover(spec, state.env, state.policy)
     metafunc.parametrize("target", targets, ids=[str(t.id) for t in targets])
 
 

@@ -485,7 +485,5 @@ def _collect(job, deadline: float) -> Handshake:
         return Handshake(failure="cancelled", detail="the run was stopped before this server started")
 
 
-def server_targets(env: Env) -> list[Server]:
-    from claude_preflight.policy import Policy
-
-    return discover(env, Policy().config_max_bytes)
+def server_targets(env: Env, policy) -> list[Server]:
+    return discover(env, policy.config_max_bytes)
