@@ -27,6 +27,10 @@ class Run:
         self.started = time.monotonic()
         self.deadline = None if deadline_s is None else self.started + deadline_s
 
+    def __reduce__(self):
+        # A worker process (the parallel transcript scan) gets a fresh, empty Run: locks do not travel.
+        return (Run, ())
+
     def once(self, key: Hashable, compute: Callable[[], T]) -> T:
         """Facts several checks share (a survey, a scan) are gathered once per run and key.
 
