@@ -61,7 +61,7 @@ def _missing(part: Part, facts: CommandFacts) -> tuple[str, str, list[str]]:
         where = "" if "/" in part.program else " on the PATH Claude Code gives hooks"
         return (f"`{part.program}` is not found{where}",
                 f"Install {part.program}, or give its full path in the command" if "/" not in part.program
-                else f"Create {part.program} (and `chmod +x` it)", [f"PATH: {facts.path}"])  # fmt: skip
+                else f"Create {part.program} (and `chmod +x` it)", [] if "/" in part.program else [f"PATH: {facts.path}"])  # fmt: skip
     if part.program_state == "not-executable":
         return f"{part.resolved} is not executable", f"Make it executable: chmod +x {part.resolved}", []
     if part.program_state == "directory":

@@ -1,1 +1,1 @@
-import sys
+# a stand-in MCP server that exits at once
