@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 from caserunner import load_checks
+from tool_call_api import ToolCallApi
 
 from claude_preflight.checking import REGISTRY, run_targets
 from claude_preflight.env import Env
@@ -147,3 +149,38 @@ def test_the_real_cli_refuses_every_prompt_when_a_user_prompt_hook_script_is_mis
     )
     assert target.trusted is False
     assert result.status is Status.FAIL and f"Create {missing}" in result.remediation, result.text()
+
+
+@pytest.mark.parametrize(
+    ("hook", "blocked", "status"),
+    [
+        ("python3 {home}/.claude/hooks/guard.py", True, Status.FAIL),  # python3 exits 2: "deny"
+        ("preflight-no-such-guard", False, Status.WARN),  # 127: "hook error", the tool still runs
+        ("node {home}/.claude/hooks/guard.js", False, Status.WARN),  # node exits 1: the same
+    ],
+)
+def test_the_real_cli_blocks_tools_only_when_the_broken_hook_exits_2(real_claude, tmp_path, hook, blocked, status):
+    """The real Claude Code asks a stand-in API on 127.0.0.1 for one Bash call (`touch marker.txt`) with a
+    PreToolUse hook that cannot start; the check's verdict matches what the CLI did with the call."""
+    home, project = tmp_path / "home", tmp_path / "project"
+    (home / ".claude").mkdir(parents=True), project.mkdir()
+    command = hook.format(home=home)
+    settings = {"permissions": {"allow": ["Bash(touch:*)"]},
+                "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": command}]}]}}  # fmt: skip
+    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+    api = ToolCallApi("touch marker.txt")
+    try:
+        environ = {**_claude_env(real_claude, home), "ANTHROPIC_BASE_URL": api.url}
+        argv = [str(real_claude), "-p", "run it", "--output-format", "stream-json", "--verbose"]
+        done = subprocess.run(argv, cwd=project, env=environ, capture_output=True, text=True, timeout=120)
+    finally:
+        api.stop()
+    results = [json.loads(line) for line in done.stdout.splitlines() if '"tool_result"' in line]
+    assert results, done.stdout + done.stderr
+    tool_result = results[0]["message"]["content"][0]
+    assert (project / "marker.txt").exists() is not blocked, tool_result
+    if blocked:
+        assert tool_result["is_error"] and "PreToolUse:Bash hook error" in str(tool_result["content"])
+    load_checks()
+    [(_, result)] = run_targets(REGISTRY["hooks.command"], Env(home=home, project=project, environ=environ), Policy())
+    assert result.status is status, result.text()

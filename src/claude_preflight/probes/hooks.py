@@ -4,7 +4,9 @@ What Claude Code 2.1.332 does with a command hook (observed with a fake API on 1
 tests/fixtures/real-claude/plugins/README.md): it runs `/bin/sh -c <command>` in the project directory with the
 PATH it was started with and CLAUDE_PROJECT_DIR set to the project; hooks from every settings file run (they are
 merged, not overridden); an entry whose `timeout` is not a number above 0 is skipped ("Invalid command hook ...
-entry ignored"); `claude -p` runs a project's hooks in a folder whose trust dialog was never accepted.
+entry ignored"); `claude -p` runs a project's hooks in a folder whose trust dialog was never accepted;
+`disableAllHooks: true` in user settings kept a project's hook from running ("Disable all hooks and statusLine
+execution: the hooks defined in settings files and by installed plugins", says the CLI's settings schema).
 """
 
 from __future__ import annotations
@@ -123,7 +125,8 @@ def hook_entries(env: Env, max_bytes: int) -> list[HookEntry]:
         for path, hooks in facts.hooks_files:
             for event, pointer, hook, matcher in _commands(hooks):
                 hook = plugins.substitute(hook, str(facts.root))
-                inactive = "managed settings set allowManagedHooksOnly" if managed_only else None
+                inactive = ("managed settings set allowManagedHooksOnly" if managed_only
+                            else f"disableAllHooks is true in {disabled_in}" if disabled_in else None)  # fmt: skip
                 found.append(HookEntry(f"plugin:{facts.plugin.name}", path, pointer, event, hook.get("command"),
                                        hook.get("timeout"), facts.root, None, inactive, matcher, facts.plugin.id))  # fmt: skip
     return found
