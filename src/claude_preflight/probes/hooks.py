@@ -283,7 +283,7 @@ def _first_line(env: Env, path: Path) -> str | None:
     return head.split(b"\n", 1)[0].decode("utf-8", "replace")
 
 
-def _shebang(env: Env, line: str, path_value: str) -> tuple[str, str]:
+def _shebang(env: Env, line: str) -> tuple[str, str]:
     """(program, state) of a #! line: state found, missing or carriage-return (a file saved with CRLF)."""
     if line.endswith("\r"):
         return line[2:].strip(), "carriage-return"
@@ -301,7 +301,7 @@ def _shebang(env: Env, line: str, path_value: str) -> tuple[str, str]:
     return target, "found" if ok else "missing"
 
 
-def _resolve(env: Env, program: str, cwd: Path, path_value: str) -> tuple[str | None, str]:
+def _resolve(env: Env, program: str, cwd: Path) -> tuple[str | None, str]:
     if "/" not in program:
         if program in BUILTINS:
             return "builtin", "builtin"
@@ -314,9 +314,9 @@ def _resolve(env: Env, program: str, cwd: Path, path_value: str) -> tuple[str | 
     return (str(path), state) if state != "missing" else (None, "missing")
 
 
-def _part(env: Env, words: list[str], cwd: Path, path_value: str) -> Part:
+def _part(env: Env, words: list[str], cwd: Path) -> Part:
     program = words[0]
-    resolved, state = _resolve(env, program, cwd, path_value)
+    resolved, state = _resolve(env, program, cwd)
     if state != "found":
         return Part(tuple(words), program, resolved, state)
     kind = _kind(program, resolved, env)
@@ -329,7 +329,7 @@ def _part(env: Env, words: list[str], cwd: Path, path_value: str) -> Part:
     line = _first_line(env, Path(resolved))
     if line is None:
         return Part(tuple(words), program, resolved, state)
-    shebang_program, shebang_state = _shebang(env, line, path_value)
+    shebang_program, shebang_state = _shebang(env, line)
     return Part(tuple(words), program, resolved, state, None, None, None, line, shebang_program, shebang_state)
 
 
@@ -376,7 +376,7 @@ def read_command(env: Env, entry: HookEntry) -> CommandFacts:
             cwd = cwd / words[1]
         if parts:
             kept_ops.append(operators[index - 1] if index else ";")
-        parts.append(_part(env, words, cwd, path_value))
+        parts.append(_part(env, words, cwd))
     return CommandFacts(command, path_value, env.project, tuple(parts), tuple(kept_ops), tuple(dict.fromkeys(unset)))
 
 
