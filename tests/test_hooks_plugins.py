@@ -93,6 +93,21 @@ def test_a_plugin_mcp_server_is_started_by_the_mcp_family(tmp_path):
     assert not psutil.pid_exists(started[0]) or psutil.Process(started[0]).status() == psutil.STATUS_ZOMBIE
 
 
+def test_plugin_variables_are_filled_in_as_the_real_cli_does(tmp_path):
+    """2.1.332's `claude mcp list` showed ${CLAUDE_PLUGIN_DATA} as <config>/plugins/data/lint-guard-local-market and
+    left an unset ${user_config.x} as it was."""
+    root = relocate(tmp_path / "r")
+    (root / "market" / "plugins" / "lint-guard" / ".mcp.json").write_text(json.dumps(
+        {"mcpServers": {"lint-tools": {"command": "python3",
+                                       "args": ["${CLAUDE_PLUGIN_ROOT}/s.py", "${CLAUDE_PLUGIN_DATA}", "${user_config.x}"]}}}
+    ))  # fmt: skip
+    [server] = [s for s in mcp.discover(env_for(root), 10**7) if s.scope == "plugin:lint-guard"]
+    data = root / "home" / ".claude" / "plugins" / "data" / "lint-guard-local-market"
+    assert server.config["args"] == [f"{root}/market/plugins/lint-guard/s.py", str(data), "${user_config.x}"]
+    assert mcp.shape(server, {}).missing_vars == ()
+    assert not data.exists()  # Claude Code creates it; a check never does
+
+
 def test_a_broken_plugin_brings_no_mcp_server(tmp_path):
     root = relocate(tmp_path / "r")
     (root / "market" / "plugins" / "lint-guard" / ".claude-plugin" / "plugin.json").write_text('{"name": ,}')

@@ -124,7 +124,7 @@ def hook_entries(env: Env, max_bytes: int) -> list[HookEntry]:
             continue
         for path, hooks in facts.hooks_files:
             for event, pointer, hook, matcher in _commands(hooks):
-                hook = plugins.substitute(hook, str(facts.root))
+                hook = plugins.substitute(hook, str(facts.root), str(plugins.data_dir(env, facts.plugin.id)))
                 inactive = ("managed settings set allowManagedHooksOnly" if managed_only
                             else f"disableAllHooks is true in {disabled_in}" if disabled_in else None)  # fmt: skip
                 found.append(HookEntry(f"plugin:{facts.plugin.name}", path, pointer, event, hook.get("command"),
@@ -338,6 +338,8 @@ def read_command(env: Env, entry: HookEntry) -> CommandFacts:
     environ = {**env.environ, "CLAUDE_PROJECT_DIR": str(env.project)}
     if entry.plugin_root:
         environ["CLAUDE_PLUGIN_ROOT"] = str(entry.plugin_root)
+    if entry.plugin:
+        environ["CLAUDE_PLUGIN_DATA"] = str(plugins.data_dir(env, entry.plugin))
     path_value = environ.get("PATH", os.defpath)
     command = str(entry.command)
     facts = CommandFacts(command, path_value, env.project)

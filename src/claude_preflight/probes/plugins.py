@@ -17,6 +17,7 @@ local-market failed to load: cache-miss"). Other marketplaces (GitHub, git, URL)
 
 from __future__ import annotations
 
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import JsonFile, read_json
 
 ROOT_VARIABLE = "${CLAUDE_PLUGIN_ROOT}"
+DATA_VARIABLE = "${CLAUDE_PLUGIN_DATA}"  # <config>/plugins/data/<name>-<marketplace>, as 2.1.332 filled it in
 # Manifest fields that name files or folders inside the plugin (strings or lists of strings).
 PATH_FIELDS = ("commands", "agents", "skills", "hooks", "mcpServers", "outputStyles", "lspServers")
 
@@ -135,14 +137,20 @@ def installed(env: Env, max_bytes: int) -> list[Installed]:
     return found
 
 
-def substitute(value, root: str):
-    """${CLAUDE_PLUGIN_ROOT} replaced in every string of a JSON value, as Claude Code does before running."""
+def data_dir(env: Env, plugin_id: str) -> Path:
+    """The plugin's persistent data folder (Claude Code creates it; we only name it)."""
+    return plugins_dir(env) / "data" / re.sub(r"[^A-Za-z0-9_.-]", "-", plugin_id)
+
+
+def substitute(value, root: str, data: str = ""):
+    """${CLAUDE_PLUGIN_ROOT} and ${CLAUDE_PLUGIN_DATA} replaced in every string of a JSON value, as Claude Code
+    does before it starts a plugin's hook or MCP server."""
     if isinstance(value, str):
-        return value.replace(ROOT_VARIABLE, root)
+        return value.replace(ROOT_VARIABLE, root).replace(DATA_VARIABLE, data)
     if isinstance(value, list):
-        return [substitute(v, root) for v in value]
+        return [substitute(v, root, data) for v in value]
     if isinstance(value, dict):
-        return {k: substitute(v, root) for k, v in value.items()}
+        return {k: substitute(v, root, data) for k, v in value.items()}
     return value
 
 
@@ -237,7 +245,7 @@ def inspect(env: Env, plugin: Installed, max_bytes: int) -> PluginFacts:
             problems.append(Problem("mcp-file", mcp_source, doc.describe()))
     commands = tuple(sorted(p for p, _ in env.entries(root / "commands") if p.suffix == ".md"))
     return PluginFacts(plugin, root, read_from, source, tuple(problems), tuple(hooks), mcp_source,
-                       substitute(servers, str(root)), commands)  # fmt: skip
+                       substitute(servers, str(root), str(data_dir(env, plugin.id))), commands)  # fmt: skip
 
 
 def _hooks(env: Env, root: Path, meta: dict, max_bytes: int, problems: list[Problem]) -> list[tuple[Path, dict]]:
