@@ -199,3 +199,27 @@ def test_the_real_cli_blocks_tools_only_when_the_broken_hook_exits_2(real_claude
     load_checks()
     [(_, result)] = run_targets(REGISTRY["hooks.command"], Env(home=home, project=project, environ=environ), Policy())
     assert result.status is status, result.text()
+
+
+def test_a_full_run_never_runs_a_hook_or_status_line_and_writes_nothing(pytester, tmp_path):
+    """Hooks and status lines that would leave a marker if anything ran them; the plugin's files stay untouched."""
+    from test_plugin import run_suite
+    from test_readonly import snapshot
+
+    root = relocate(tmp_path / "r")
+    marker = tmp_path / "ran"
+    touch = f"touch {marker}"
+    settings = json.loads((root / "home" / ".claude" / "settings.json").read_text())
+    settings["hooks"] = {
+        event: [{"hooks": [{"type": "command", "command": touch}]}] for event in ("PreToolUse", "SessionStart", "Stop")
+    }
+    settings["statusLine"] = {"type": "command", "command": touch}
+    (root / "home" / ".claude" / "settings.json").write_text(json.dumps(settings))
+    hooks_file = root / "market" / "plugins" / "lint-guard" / "hooks" / "hooks.json"
+    hooks_file.write_text(json.dumps({"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": touch}]}]}}))
+    before = snapshot(root)
+    result = run_suite(pytester, root / "home", root / "project", "-k", "hooks or plugins")
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*claude-preflight: 7 ok*"])  # 3 user hooks, 1 plugin hook, the status line, 2 plugins
+    assert not marker.exists()
+    assert snapshot(root) == before
