@@ -28,11 +28,15 @@ RECORDED_PREFIX = "/tmp/preflight-plugin-fixture"  # where the files were made; 
 TINY = Path(__file__).parent / "mcp_servers" / "tiny.py"
 
 
-def relocate(target: Path) -> Path:
+RECORDED_GIT = Path(__file__).parent / "fixtures" / "real-claude" / "plugins-git"
+
+
+def relocate(target: Path, recorded: Path = RECORDED, prefix: str = RECORDED_PREFIX) -> Path:
     """Copy the recorded home, project and marketplace to `target`, rewriting the absolute paths inside."""
-    shutil.copytree(RECORDED, target, symlinks=True)
+    shutil.copytree(recorded, target, symlinks=True)
     for path in target.rglob("*.json"):
-        path.write_text(path.read_text().replace(RECORDED_PREFIX, str(target)))
+        path.write_text(path.read_text().replace(prefix, str(target)))
+    (target / "project").mkdir(exist_ok=True)
     return target
 
 
@@ -59,6 +63,33 @@ def test_the_recorded_layout_reads_as_the_real_cli_listed_it(tmp_path):
         ("plugin:lint-guard:hooks.PreToolUse[0].hooks[0]", "lint-guard@local-market", "Bash")
     ]
     assert entries[0].command == f"python3 {root}/market/plugins/lint-guard/scripts/guard.py"
+
+
+def test_a_git_marketplace_plugin_is_read_from_the_install_cache(tmp_path):
+    root = relocate(tmp_path / "g", RECORDED_GIT, "/tmp/pfgit")
+    [facts] = plugins.survey(env_for(root), 10**7)
+    cache = root / "home" / ".claude" / "plugins" / "cache" / "local-market" / "lint-guard" / "1.0.0"
+    assert facts.loads and facts.read_from == "install cache" and facts.root == cache
+    assert facts.mcp_servers["lint-tools"]["args"] == [f"{cache}/scripts/server.py"]
+
+
+def test_a_git_marketplace_without_its_clone_unloads_the_plugin(tmp_path):
+    root = relocate(tmp_path / "g", RECORDED_GIT, "/tmp/pfgit")
+    shutil.rmtree(root / "home" / ".claude" / "plugins" / "marketplaces")
+    load_checks()
+    [(_, result)] = run_targets(REGISTRY["plugins.installed"], env_for(root), Policy())
+    assert result.status is Status.FAIL and "marketplaces/local-market is gone" in result.summary, result.text()
+    assert [s.id for s in mcp.discover(env_for(root), 10**7)] == []
+
+
+def test_a_missing_cache_is_copied_again_from_the_marketplace_clone(tmp_path):
+    """2.1.332 restored a removed cache from the clone at start, offline: not a problem, and the clone is checked."""
+    root = relocate(tmp_path / "g", RECORDED_GIT, "/tmp/pfgit")
+    shutil.rmtree(root / "home" / ".claude" / "plugins" / "cache")
+    load_checks()
+    [(_, result)] = run_targets(REGISTRY["plugins.installed"], env_for(root), Policy())
+    assert result.status is Status.OK and "the install cache is missing: Claude Code copies it again" in result.text()
+    assert "marketplaces/local-market/plugins/lint-guard" in result.text()
 
 
 def test_a_project_scope_plugin_of_another_project_does_not_apply(tmp_path):

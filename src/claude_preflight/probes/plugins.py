@@ -12,7 +12,9 @@ The layout is the one Claude Code 2.1.332 wrote when a plugin was installed from
 
 For a "directory" marketplace the real CLI reads the plugin from the marketplace folder, not from the cache
 (`claude plugin list --json` says "readFromFolder"; moving the folder away unloads the plugin: "Marketplace
-local-market failed to load: cache-miss"). Other marketplaces (GitHub, git, URL) are read from installPath.
+local-market failed to load: cache-miss"). A git marketplace is cloned to <config>/plugins/marketplaces/<name> and its
+plugins are read from installPath; a removed cache was copied again from the clone at the next start
+(tests/fixtures/real-claude/plugins-git/). GitHub marketplaces are git clones too (not tried: no network here).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class Installed:
 @dataclass(frozen=True)
 class Problem:
     code: str  # registry, marketplace-unknown, marketplace-missing, marketplace-manifest, not-in-marketplace,
-    # folder-missing, manifest, hooks-file, mcp-file, reference
+    # folder-missing, cache-missing, manifest, hooks-file, mcp-file, reference
     path: Path | None
     detail: str
 
@@ -155,7 +157,7 @@ def substitute(value, root: str, data: str = ""):
 
 
 def _locate(env: Env, plugin: Installed, max_bytes: int) -> tuple[Path | None, str, dict, list[Problem]]:
-    """The folder Claude Code reads this plugin from."""
+    """The folder Claude Code reads this plugin from (what 2.1.332 did is in tests/fixtures/real-claude/plugins/)."""
     known_path = plugins_dir(env) / "known_marketplaces.json"
     known = read_json(env, known_path, max_bytes)
     markets = known.data if isinstance(known.data, dict) else {}
@@ -166,24 +168,28 @@ def _locate(env: Env, plugin: Installed, max_bytes: int) -> tuple[Path | None, s
         detail = known.describe() if known.state != "ok" else f"{plugin.marketplace} is not listed"
         return None, "", {}, [Problem("marketplace-unknown", known_path, detail)]
     source = market.get("source") if isinstance(market.get("source"), dict) else {}
-    if source.get("source") != "directory":
-        cached = plugin.install_path
-        return cached, "install cache", source, [] if cached else [Problem("folder-missing", None, "no installPath")]
+    directory = source.get("source") == "directory"
+    # A directory marketplace is the folder itself; any other is cloned to <config>/plugins/marketplaces/<name>.
     location = Path(str(market.get("installLocation") or source.get("path") or ""))
     if not _is_dir(env, location):
-        return None, "marketplace folder", source, [Problem("marketplace-missing", location, "the folder is gone")]
+        return None, "", source, [Problem("marketplace-missing", location, "the folder is gone")]
     manifest_path = location / ".claude-plugin" / "marketplace.json"
     manifest = read_json(env, manifest_path, max_bytes)
     entries = manifest.data.get("plugins") if isinstance(manifest.data, dict) else None
     if not isinstance(entries, list):
-        return None, "marketplace folder", source, [Problem("marketplace-manifest", manifest_path, manifest.describe())]
+        return None, "", source, [Problem("marketplace-manifest", manifest_path, manifest.describe())]
     entry = next((e for e in entries if isinstance(e, dict) and e.get("name") == plugin.name), None)
     if entry is None:
-        return None, "marketplace folder", source, [Problem("not-in-marketplace", manifest_path, plugin.name)]
-    if isinstance(entry.get("source"), str):
-        return env.real_path(location / entry["source"]), "marketplace folder", source, []
+        return None, "", source, [Problem("not-in-marketplace", manifest_path, plugin.name)]
+    inside = env.real_path(location / entry["source"]) if isinstance(entry.get("source"), str) else None
+    if directory and inside:
+        return inside, "marketplace folder", source, []
     cached = plugin.install_path
-    return cached, "install cache", source, [] if cached else [Problem("folder-missing", None, "no installPath")]
+    if cached and _is_dir(env, cached):
+        return cached, "install cache", source, []
+    if inside:  # 2.1.332 copied it into the cache again from the marketplace clone at start, offline too
+        return inside, "marketplace clone (the install cache is missing: Claude Code copies it again)", source, []
+    return cached, "install cache", source, [Problem("cache-missing", cached, "the install cache is missing")]
 
 
 def _is_dir(env: Env, path: Path) -> bool:

@@ -28,17 +28,19 @@ def _finding(facts: PluginFacts, problem: Problem) -> Finding:
                        f"{UNLOADED}. Fix {where} (`claude plugin validate {where.parent.parent}` shows the problems), "
                        f"or uninstall the plugin: claude plugin uninstall {p.id}")  # fmt: skip
     if code == "not-in-marketplace":
-        return Finding(
-            Status.FAIL,
-            f"marketplace {p.marketplace} no longer lists {p.name} ({where})",
-            f"{UNLOADED}. Uninstall it (claude plugin uninstall {p.id}), or add it back to {where}.",
-        )
+        return Finding(Status.FAIL, f"marketplace {p.marketplace} no longer lists {p.name} ({where})",
+                       f'{UNLOADED} ("Plugin {p.name} not found in marketplace {p.marketplace}" in `claude plugin '
+                       f"list`). Uninstall it (claude plugin uninstall {p.id}), or add it back to {where}.")  # fmt: skip
     if code == "folder-missing":
-        return Finding(
-            Status.FAIL,
-            f"the plugin folder {where or '(no install path)'} is missing",
-            f"{UNLOADED}. Reinstall it:\n  {reinstall}",
-        )
+        return Finding(Status.FAIL, f"the plugin folder {where} is missing",
+                       f'{UNLOADED} ("Plugin directory not found at path: {where}" in `claude plugin list`). Put the '
+                       f"folder back, fix the plugin's source in the marketplace, or uninstall it: "
+                       f"claude plugin uninstall {p.id}")  # fmt: skip
+    if code == "cache-missing":
+        return Finding(Status.WARN, f"its install cache {where} is missing",
+                       f"The plugin comes from outside its marketplace, so Claude Code has to fetch it again from its "
+                       f"source; without the network the plugin is missing from your sessions. Reinstall it now:\n"
+                       f"  {reinstall}")  # fmt: skip
     if code == "manifest":
         return Finding(Status.FAIL, f"the manifest {where} is broken: {problem.detail}",
                        f'{UNLOADED} ("Manifest parse error" in `claude plugin list`). Fix the JSON in {where} '
