@@ -55,6 +55,7 @@ class HookEntry:
     inactive: str | None = None  # why Claude Code would not run it at all
     matcher: str | None = None  # the tools a tool event's hook applies to ("" or None: all)
     plugin: str | None = None  # name@marketplace of the plugin that brings it
+    args: object = None  # exec form: "args" beside "command" (no shell); None for a shell command line
 
     @property
     def id(self) -> str:
@@ -118,7 +119,7 @@ def hook_entries(env: Env, max_bytes: int) -> list[HookEntry]:
         trust = trusted if source in ("project", "local") else None
         for event, pointer, hook, matcher in _commands(data.get("hooks")):
             found.append(HookEntry(source, target.path, pointer, event, hook.get("command"), hook.get("timeout"),
-                                   None, trust, inactive, matcher))  # fmt: skip
+                                   None, trust, inactive, matcher, None, hook.get("args")))  # fmt: skip
     for facts in plugins.survey(env, max_bytes):
         if not facts.plugin.enabled or not facts.loads:
             continue
@@ -128,7 +129,8 @@ def hook_entries(env: Env, max_bytes: int) -> list[HookEntry]:
                 inactive = ("managed settings set allowManagedHooksOnly" if managed_only
                             else f"disableAllHooks is true in {disabled_in}" if disabled_in else None)  # fmt: skip
                 found.append(HookEntry(f"plugin:{facts.plugin.name}", path, pointer, event, hook.get("command"),
-                                       hook.get("timeout"), facts.root, None, inactive, matcher, facts.plugin.id))  # fmt: skip
+                                       hook.get("timeout"), facts.root, None, inactive, matcher, facts.plugin.id,
+                                       hook.get("args")))  # fmt: skip
     return found
 
 
@@ -343,6 +345,12 @@ def read_command(env: Env, entry: HookEntry) -> CommandFacts:
     path_value = environ.get("PATH", os.defpath)
     command = str(entry.command)
     facts = CommandFacts(command, path_value, env.project)
+    if entry.args is not None:
+        # Exec form: no shell, so no $VAR, ~ or quoting (2.1.332 passed "$CLAUDE_PROJECT_DIR/x.py" to python3 as is).
+        if not isinstance(entry.args, list) or not all(isinstance(a, str) for a in entry.args):
+            return replace(facts, unparsed='"args" is not a list of strings')
+        words = [command, *entry.args]
+        return replace(facts, command=shlex.join(words), parts=(_part(env, words, env.project),))
     if "$(" in command or "`" in command or "<<" in command:
         return replace(facts, unparsed="it uses command substitution or a here-document")
     try:

@@ -73,8 +73,14 @@ def _missing(part: Part, facts: CommandFacts) -> tuple[str, str, list[str]]:
         return (f"{part.resolved} starts with `{part.shebang}`, and `{part.shebang_program}` is not found",
                 f"Install {part.shebang_program}, or change the first line of {part.resolved}", [f"PATH: {facts.path}"])  # fmt: skip
     kind = "directory, not a file" if part.script_state == "directory" else "missing"
-    return (f"the script {part.script} that {part.program} should run is {kind}",
-            f"Create {part.script}", [])  # fmt: skip
+    if "$" in (part.script or ""):  # exec form ("args"): no shell expands the variable
+        fix = (
+            '"args" are passed without a shell, so a $VARIABLE in them stays as written: give the script\'s path '
+            'relative to the project (hooks run there), or write the hook as one shell "command" line'
+        )
+    else:
+        fix = f"Create {part.script}"
+    return f"the script {part.script} that {part.program} should run is {kind}", fix, []
 
 
 def _runs(facts: CommandFacts) -> list[str]:
