@@ -13,6 +13,7 @@ NOT_FOUND_ISSUE = "https://github.com/anthropics/claude-code/issues/50839"
 DOCS_STATUS_LINE = "https://code.claude.com/docs/en/statusline"
 # Events where exit code 2 refuses what the hook guards: the tool call, the permission, the prompt.
 BLOCKING = ("PreToolUse", "PermissionRequest", "UserPromptSubmit")
+KEEPS_GOING = {"Stop", "SubagentStop"}  # exit 2 there means "do not stop yet"
 
 
 def _lockout(entry: HookEntry) -> str:
@@ -23,9 +24,6 @@ def _lockout(entry: HookEntry) -> str:
         return f'the permission request of {tools} is denied (exit code 2 means "deny")'
     return ('every prompt is refused before it reaches the model: Claude Code 2.1.332 printed "UserPromptSubmit '
             "operation blocked by hook: ... can't open file\" and `claude -p` exited 0 without an answer")  # fmt: skip
-
-
-KEEPS_GOING = {"Stop", "SubagentStop"}  # exit 2 there means "do not stop yet"
 
 
 def _where(entry: HookEntry) -> str:
@@ -89,6 +87,14 @@ def _runs(facts: CommandFacts) -> list[str]:
             if p.resolved and p.program_state != "builtin"]  # fmt: skip
 
 
+def _broken(facts: CommandFacts, evidence: list[str]) -> tuple[str, str]:
+    """(what cannot start, the fixes) of the broken parts; their evidence is added to `evidence`."""
+    found = [_missing(p, facts) for p in facts.broken]
+    for _, _, extra in found:
+        evidence += [e for e in extra if e not in evidence]
+    return "; ".join(f[0] for f in found), "\n".join(f"  {f[1]}" for f in found)
+
+
 def _exit_words(code: int | None) -> str:
     return "a non-zero code" if code is None else f"code {code}"
 
@@ -112,14 +118,9 @@ def evaluate_hook(entry: HookEntry, facts: CommandFacts | None) -> Result:
     evidence += _runs(facts)
     if facts.unset:
         evidence.append(f"unset variables (empty when the hook runs): {', '.join(facts.unset)}")
-    broken = facts.broken
-    if not broken:
+    if not facts.broken:
         return ok(f"{entry.id}: {' and '.join(p.program for p in facts.parts) or 'the command'} starts", *evidence)
-    found = [_missing(p, facts) for p in broken]
-    for _, _, extra in found:
-        evidence += [e for e in extra if e not in evidence]
-    what = "; ".join(f[0] for f in found)
-    fixes = "\n".join(f"  {f[1]}" for f in found)
+    what, fixes = _broken(facts, evidence)
     code = facts.exit_code
     if code == 2 and entry.event in BLOCKING:
         return fail(f"{entry.id}: {what}: the hook exits 2 and {entry.event} locks you out", *evidence,
@@ -149,14 +150,10 @@ def evaluate_status_line(entry: HookEntry, facts: CommandFacts | None) -> Result
         return skip(f"{entry.pointer}: not checked: {facts.unparsed}", *evidence, f"command: {facts.command}")
     evidence.append(f"command: {facts.command}")
     evidence += _runs(facts)
-    broken = facts.broken
-    if not broken:
-        return ok(f"{entry.pointer}: {' and '.join(p.program for p in facts.parts)} starts", *evidence)
-    found = [_missing(p, facts) for p in broken]
-    for _, _, extra in found:
-        evidence += [e for e in extra if e not in evidence]
-    fixes = "\n".join(f"  {f[1]}" for f in found)
-    return warn(f"{entry.pointer}: {'; '.join(f[0] for f in found)}", *evidence,
+    if not facts.broken:
+        return ok(f"{entry.pointer}: {' and '.join(p.program for p in facts.parts) or 'the command'} starts", *evidence)
+    what, fixes = _broken(facts, evidence)
+    return warn(f"{entry.pointer}: {what}", *evidence,
                 remediation=f"Claude Code runs this command after every message: it fails each time and the status "
                 f"line stays empty. Fix it:\n{fixes}\n  or remove \"{entry.pointer}\" from {entry.file}.",
                 docs=DOCS_STATUS_LINE)  # fmt: skip
