@@ -390,13 +390,9 @@ def read_command(env: Env, entry: HookEntry) -> CommandFacts:
     return CommandFacts(command, path_value, env.project, tuple(parts), tuple(kept_ops), tuple(dict.fromkeys(unset)))
 
 
-def hook_targets(env: Env) -> list[HookEntry]:
-    from claude_preflight.policy import Policy
-
-    return hook_entries(env, Policy().config_max_bytes)
+def hook_targets(env: Env, policy) -> list[HookEntry]:
+    return hook_entries(env, policy.config_max_bytes)
 
 
-def status_line_targets(env: Env) -> list[HookEntry]:
-    from claude_preflight.policy import Policy
-
-    return status_line_entries(env, Policy().config_max_bytes)
+def status_line_targets(env: Env, policy) -> list[HookEntry]:
+    return status_line_entries(env, policy.config_max_bytes)

@@ -274,7 +274,5 @@ def survey(env: Env, max_bytes: int) -> list[PluginFacts]:
     return [inspect(env, plugin, max_bytes) for plugin in installed(env, max_bytes)]
 
 
-def plugin_targets(env: Env) -> list[Installed]:
-    from claude_preflight.policy import Policy
-
-    return installed(env, Policy().config_max_bytes)
+def plugin_targets(env: Env, policy) -> list[Installed]:
+    return installed(env, policy.config_max_bytes)
