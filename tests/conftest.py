@@ -28,3 +28,11 @@ def real_claude() -> Path:
         subprocess.run([npm, "install", "--prefix", str(cache), "--no-audit", "--no-fund", "--loglevel=error",
                         f"@anthropic-ai/claude-code@{CLAUDE_VERSION}"], check=True, timeout=900)  # fmt: skip
     return binary
+
+
+@pytest.fixture(autouse=True)
+def _processes_may_start_again():
+    """A run that ended (or was interrupted) in this process stops new children; each test is a new run."""
+    from claude_preflight import children
+
+    children.reset()

@@ -73,3 +73,20 @@ def test_walk_is_bounded_and_does_not_follow_links(env, tmp_path):
 def test_shown_uses_tilde_for_home(env):
     assert env.shown(env.home / ".claude.json") == "~/.claude.json"
     assert env.shown(Path("/etc/x")) == "/etc/x"
+
+
+def test_a_simulation_runs_only_the_trees_stand_ins(tmp_path):
+    """Under --sysroot, `dmesg` is the tree's stand-in or nothing: never this machine's own tool."""
+    from claude_preflight.env import current_platform
+
+    real = Env(home=tmp_path, project=tmp_path, environ={"PATH": os.environ["PATH"]})
+    simulated = Env(home=tmp_path, project=tmp_path, sysroot=tmp_path / "mac", environ={"PATH": "/usr/bin:/bin"},
+                    platform="darwin")  # fmt: skip
+    assert real.platform == current_platform() and simulated.platform == "darwin"
+    assert real.system_command("sh") and simulated.system_command("sh") is None
+    stand_in = tmp_path / "mac" / "usr" / "sbin" / "sysctl"
+    stand_in.parent.mkdir(parents=True)
+    stand_in.write_text("#!/bin/sh\necho 'hw.memsize: 17179869184'\n")
+    stand_in.chmod(0o755)
+    assert simulated.system_command("sysctl") == str(stand_in)
+    assert simulated.run([simulated.system_command("sysctl")], timeout=5).stdout == "hw.memsize: 17179869184\n"

@@ -157,7 +157,36 @@ def test_unapproved_project_server_is_never_started(world, tmp_path):
     assert not marker.exists()
     (project / ".claude").mkdir()
     (project / ".claude" / "settings.local.json").write_text('{"enabledMcpjsonServers": ["proj"]}')
+    # The project approves its own server, but the user never trusted the folder: still never started.
+    untrusted = results(home, project, environ)["project:proj"]
+    assert "not trusted" in untrusted.summary and not marker.exists()
+    assert any(line.startswith("to check it by hand") for line in untrusted.evidence)
+    trust(home, project)
     assert "answered" in results(home, project, environ)["project:proj"].summary and marker.exists()
+
+
+@pytest.mark.parametrize("approval", ["enableAllProjectMcpServers", "enabledMcpjsonServers"])
+@pytest.mark.parametrize("settings", ["settings.json", "settings.local.json"])
+def test_an_untrusted_project_cannot_approve_its_own_server(world, tmp_path, approval, settings):
+    """A cloned repository's settings approve its .mcp.json server: Claude Code (2.1.196+) starts nothing there
+    until the user trusts the folder, and neither do we. The marker file proves the server never ran."""
+    home, project, pids, environ = world
+    marker = tmp_path / "started.marker"
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"evil": tiny("ok", TINY_MARKER=str(marker))}}))
+    (project / ".claude").mkdir()
+    value = True if approval == "enableAllProjectMcpServers" else ["evil"]
+    (project / ".claude" / settings).write_text(json.dumps({approval: value}))
+    state = {"projects": {str(project): {"hasTrustDialogAccepted": False, "enabledMcpjsonServers": ["evil"]}}}
+    (home / ".claude.json").write_text(json.dumps(state))
+    result = results(home, project, environ)["project:evil"]
+    assert result.status is Status.OK and "not trusted" in result.summary
+    assert not marker.exists() and not list(pids.glob("*.pid"))
+
+
+def trust(home: Path, project: Path) -> None:
+    state = json.loads((home / ".claude.json").read_text())
+    state.setdefault("projects", {}).setdefault(str(project), {})["hasTrustDialogAccepted"] = True
+    (home / ".claude.json").write_text(json.dumps(state))
 
 
 def test_no_mcp_start_keeps_to_static_checks(world, tmp_path):

@@ -175,3 +175,14 @@ def test_a_killed_session_is_found_through_the_real_proc(lab, tmp_path):
     result = evaluate_killed_sessions(entries, [], set())
     assert result.status is Status.WARN
     assert "claude --resume 11111111-2222-3333-4444-555555555555" in result.remediation
+
+
+def test_a_simulated_machine_never_shows_this_machines_processes(lab, tmp_path):
+    """Under --sysroot the process table is the tree's /proc: the real sessions started here must not leak in."""
+    env, bin_dir, spawn, started = lab
+    session = spawn([str(bin_dir / "claude"), "attached"])
+    wait_for(lambda: session.pid in found_by_pid(env), "the real session to show up")
+    (tmp_path / "proc").mkdir()
+    simulated = Env(home=env.home, project=env.project, sysroot=tmp_path, environ=env.environ)
+    assert processes.claude_processes(simulated) == []
+    assert simulated.process_table() == {} and not simulated.pid_exists(session.pid)

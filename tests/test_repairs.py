@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import transcript_ops
 from caserunner import CASES, build_env, evaluate, load, materialise, remove
 
 from claude_preflight.policy import Policy
@@ -156,3 +157,107 @@ def test_without_fix_nothing_is_written(case_root):
     results = run(case, root, "sessions.transcript-damage", fix=False)
     assert results["torn-line"]["status"] == "warn"
     assert tree(root) == before
+
+
+def _pad(transcript: Path, megabytes: int) -> bytes:
+    """Put `megabytes` of ordinary records before the transcript's lines, so that rewriting it takes a while."""
+    filler = (json.dumps({"type": "user", "message": {"role": "user", "content": "x" * 1000}}) + "\n").encode()
+    original = filler * (megabytes * 1000) + transcript.read_bytes()
+    transcript.write_bytes(original)
+    return original
+
+
+@pytest.mark.parametrize("case_root", ["sessions.transcript-damage/png-3000x100"], indirect=True)
+def test_a_record_appended_during_the_repair_is_never_lost(case_root):
+    """A writer with no registry entry appends while the repair writes its new copy: the repair sees the change
+    and leaves the file alone, so every record the writer wrote is in the transcript afterwards."""
+    import threading
+    import time
+
+    case, root = case_root
+    transcript = root / PROJECT / f"{SESSION}.jsonl"
+    _pad(transcript, 40)
+    written, stop = [], threading.Event()
+
+    def writer():
+        while not list(transcript.parent.glob("*.preflight-tmp")) and not stop.is_set():
+            time.sleep(0.001)  # start appending once the repair is writing its new copy
+        n = 0
+        while not stop.is_set():
+            fd = os.open(transcript, os.O_WRONLY | os.O_APPEND)  # as Node's appendFileSync: by path, each time
+            os.write(fd, (json.dumps({"type": "user", "writer": n}) + "\n").encode())
+            os.close(fd)
+            written.append(n)
+            n += 1
+            stop.wait(0.002)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        result = run(case, root, "sessions.transcript-damage")["image"]
+    finally:
+        stop.set()
+        thread.join()
+    text = transcript.read_text()
+    found = {json.loads(line)["writer"] for line in text.splitlines() if '"writer"' in line}
+    assert written and found == set(written), f"lost {len(set(written) - found)} of {len(written)} records"
+    assert "changed while it was being repaired" in result["text"] and "left as it was" in result["text"]
+    assert backups(transcript) == []  # nothing was changed, so no backup is left behind
+    assert not list(transcript.parent.glob("*.preflight-tmp"))
+    for saved in backups(transcript):  # a kept backup is a complete copy of some earlier state of the file
+        assert saved.stat().st_size >= 40 * 1000 * 1000
+
+
+@pytest.mark.parametrize("case_root", ["sessions.transcript-damage/torn-last-line"], indirect=True)
+def test_a_live_session_is_left_alone_under_a_sysroot_too(case_root):
+    """--sysroot simulates another machine's /proc; which processes are alive is still this machine's question."""
+    case, root = case_root
+    holder = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        registry = root / "home" / ".claude" / "sessions" / f"{holder.pid}.json"
+        registry.parent.mkdir(parents=True)
+        start = process_start(dataclasses.replace(build_env(case, root), sysroot=Path("/")), holder.pid)
+        registry.write_text(json.dumps({"pid": holder.pid, "sessionId": SESSION, "procStart": start}))
+        before = tree(root)
+        results = run(case, root, "sessions.transcript-damage")  # the case's own (empty) sysroot
+        assert tree(root) == before
+        assert "a running Claude Code process has this session open" in results["torn-line"]["text"]
+    finally:
+        os.killpg(holder.pid, 9)
+        holder.wait()
+
+
+def test_ctrl_c_in_the_middle_of_a_repair_leaves_no_temp_file_and_no_partial_backup(tmp_path):
+    import signal
+    import sys
+    import time
+
+    import homes
+    from test_plugin import CHECKS
+
+    home, project = homes.build(tmp_path / "fixing")
+    [transcript] = (home / ".claude" / "projects").glob("*/00000001-*.jsonl")
+    # A 3000 px image at the end: --fix rewrites the whole file.
+    transcript_ops.OPS["image"](transcript, {"format": "png", "width": 3000, "height": 100})
+    original = _pad(transcript, 300)
+    argv = [sys.executable, "-m", "pytest", str(CHECKS), "-p", "claude_preflight.plugin", "-p", "no:cacheprovider",
+            "--home", str(home), "--project", str(project), "-o", f"reports_dir={tmp_path / 'reports'}",
+            "--fix", "-k", "transcript"]  # fmt: skip
+    run_ = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while not list(transcript.parent.glob("*.preflight-*")) and time.monotonic() < deadline and run_.poll() is None:
+        time.sleep(0.005)
+    run_.send_signal(signal.SIGINT)
+    output = run_.communicate(timeout=60)[0].decode()
+    leftovers = list(transcript.parent.glob("*.preflight-tmp"))
+    assert leftovers == [], output[-1500:]
+    for saved in backups(transcript):
+        assert saved.read_bytes() == original  # a backup exists only once it is complete
+    assert transcript.read_bytes() == original or b"image removed by claude-preflight" in transcript.read_bytes()
+
+
+def test_every_repairable_damage_kind_has_its_repair_and_no_other():
+    from claude_preflight import repairs
+    from claude_preflight.rules.sessions import DAMAGE_KINDS
+
+    assert {kind.id for kind in DAMAGE_KINDS if kind.repairable} == set(repairs.REPAIRS)

@@ -6,19 +6,23 @@ and sysroot) and real processes, so every probe runs against real files without 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
 import shutil
-import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from claude_preflight import children
+from claude_preflight.run import Run
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
 _CHUNK = 1 << 20
@@ -73,12 +77,25 @@ def file_kind(mode: int) -> str:
     return "special file"
 
 
+PLATFORMS = ("linux", "darwin", "win32")
+# Where a system's own commands live (dmesg, sysctl, security, launchctl, ...): under --sysroot, stand-ins are
+# looked up here and only here, so a simulation never runs this machine's tools.
+SYSTEM_DIRS = ("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/opt/homebrew/bin")
+
+
+def current_platform() -> str:
+    """linux, darwin or win32, as Claude Code names them (process.platform)."""
+    return next((name for name in PLATFORMS if sys.platform.startswith(name)), "linux")
+
+
 @dataclass(frozen=True)
 class Env:
     home: Path
     project: Path
     sysroot: Path = Path("/")
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    platform: str = field(default_factory=current_platform)  # --platform: the system a simulation plays
+    this_run: Run = field(default_factory=Run, compare=False, repr=False)  # what this run gathers and learns
 
     # -- where Claude Code keeps things ------------------------------------------------------
     @property
@@ -204,31 +221,44 @@ class Env:
 
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod
-    def write_atomically(path: Path, chunks: Iterable[bytes], mode: int) -> None:
-        """Replace a file: write a temp file beside it, fsync, give it `mode`, rename over the original."""
+    def write_atomically(path: Path, chunks: Iterable[bytes], mode: int, unchanged: Stamp | None = None) -> None:
+        """Replace a file: write a temp file beside it, fsync, give it `mode`, rename over the original.
+
+        With `unchanged` (the size and mtime the caller read), the original must still be that file when the
+        rename comes, or nothing is replaced (FileChanged). Bytes a writer appended to the original between that
+        last look and the rename are carried over to the new file, so no record is ever lost.
+        """
         path = Path(path)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".preflight-tmp", dir=path.parent)
+        original = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)) if unchanged else None
         try:
-            with os.fdopen(fd, "wb") as out:
+            with _temp_beside(path) as (temp, out):
                 for chunk in chunks:
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())
-            os.chmod(temp, stat.S_IMODE(mode))
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+                os.chmod(temp, stat.S_IMODE(mode))
+                if original is not None:
+                    _still(path, original, unchanged)
+                os.replace(temp, path)
+            if original is not None:
+                _carry_over(path, original, unchanged.size)
+        finally:
+            if original is not None:
+                os.close(original)
 
     @staticmethod
     def copy_exclusive(source: Path, target: Path) -> None:
-        """Copy bytes and mode to a new file; never overwrite one that exists (a backup stays a backup)."""
-        with open(source, "rb") as src, open(target, "xb") as dst:
-            shutil.copyfileobj(src, dst, _CHUNK)
-            dst.flush()
-            os.fsync(dst.fileno())
-        shutil.copymode(source, target)
+        """Copy bytes and mode to a new file; never overwrite one that exists (a backup stays a backup).
+
+        Written to a temp file and linked into place: the target exists only once it is complete.
+        """
+        target = Path(target)
+        with open(source, "rb") as src, _temp_beside(target) as (temp, out):
+            shutil.copyfileobj(src, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+            shutil.copymode(source, temp)
+            os.link(temp, target)  # FileExistsError when taken: never overwrites
 
     def read_text(self, path: Path, limit: int = 1 << 20) -> str:
         """A small text file (/proc, /sys, config); bytes that are not UTF-8 are replaced."""
@@ -246,16 +276,36 @@ class Env:
     def exists(path: Path) -> bool:
         return os.path.lexists(path)
 
-    @staticmethod
-    def process_names() -> dict[int, str]:
+    # -- the process table: this machine's, or the one a --sysroot tree simulates ----------------------
+    @property
+    def own_pid(self) -> int:
+        """This process (a simulation has no process of ours in its table, so nothing matches)."""
+        return -1 if self.simulated else os.getpid()
+
+    @property
+    def simulated(self) -> bool:
+        """A --sysroot run: facts come from the tree, never from this machine (psutil, the real /proc)."""
+        return str(self.sysroot) != "/"
+
+    def process_names(self) -> dict[int, str]:
         """pid -> name of every process (one /proc read each, as cheap as `ps -e`)."""
+        return {pid: name for pid, (name, _) in self.process_table().items()}
+
+    def process_table(self) -> dict[int, tuple[str, int]]:
+        """pid -> (name, parent pid) of every process: one pass over /proc (the sysroot's in a simulation)."""
+        if self.simulated:
+            return _procfs_table(self)
         import psutil
 
-        return {p.info["pid"]: p.info["name"] or "" for p in psutil.process_iter(["pid", "name"], ad_value="")}
+        return {
+            p.info["pid"]: (p.info["name"] or "", p.info["ppid"] or 0)
+            for p in psutil.process_iter(["pid", "name", "ppid"], ad_value="")
+        }
 
-    @staticmethod
-    def process_details(pid: int, attrs: list[str]) -> dict | None:
-        """psutil attributes of one process (None where denied); None when it is gone."""
+    def process_details(self, pid: int, attrs: list[str]) -> dict | None:
+        """psutil-named attributes of one process (None where denied); None when it is gone."""
+        if self.simulated:
+            return _procfs_details(self, pid, attrs)
         import psutil
 
         try:
@@ -263,28 +313,28 @@ class Env:
         except psutil.Error:
             return None
 
-    @staticmethod
-    def pid_exists(pid: int) -> bool:
+    def pid_exists(self, pid: int) -> bool:
+        if self.simulated:
+            return self.exists(self.sys_path(f"/proc/{pid}"))
         import psutil
 
         return psutil.pid_exists(pid)
 
-    @staticmethod
-    def children(pid: int) -> list[dict]:
-        """All descendants of a process, with pid, name and RSS."""
-        import psutil
-
-        try:
-            kids = psutil.Process(pid).children(recursive=True)
-        except psutil.Error:
-            return []
-        found = []
-        for kid in kids:
-            try:
-                found.append({"pid": kid.pid, "name": kid.name(), "rss": kid.memory_info().rss})
-            except psutil.Error:
-                continue
-        return found
+    def children(self, pid: int, table: dict[int, tuple[str, int]] | None = None) -> list[dict]:
+        """All descendants of a process, with pid, name and RSS, found in one process table (given or read)."""
+        table = self.process_table() if table is None else table
+        below: dict[int, list[int]] = {}
+        for child, (_, parent) in table.items():
+            below.setdefault(parent, []).append(child)
+        found, stack = [], list(below.get(pid, ()))
+        while stack:
+            kid = stack.pop()
+            details = self.process_details(kid, ["memory_info"])
+            if details is not None:
+                memory = details.get("memory_info")
+                found.append({"pid": kid, "name": table[kid][0], "rss": memory.rss if memory else 0})
+            stack.extend(below.get(kid, ()))
+        return sorted(found, key=lambda k: k["pid"])
 
     @staticmethod
     def scandir(path: Path) -> list[os.DirEntry]:
@@ -321,41 +371,191 @@ class Env:
                     stack.append(path)
 
     # -- processes ---------------------------------------------------------------------------
-    def which(self, name: str) -> str | None:
-        return shutil.which(name, path=self.environ.get("PATH", os.defpath))
+    def which(self, name: str, path: str | None = None) -> str | None:
+        """Where `name` is found on `path` (this Env's PATH by default); None for a name that cannot be one."""
+        if "\0" in name:
+            return None
+        try:
+            return shutil.which(name, path=path if path is not None else self.environ.get("PATH", os.defpath))
+        except (ValueError, OSError):  # a PATH entry with a NUL byte or a lone surrogate
+            return None
+
+    def system_command(self, name: str) -> str | None:
+        """A system tool: on PATH here; under --sysroot, the stand-in in the tree's system or PATH directories
+        (never this machine's own tool in a simulation)."""
+        if not self.simulated:
+            return self.which(name)
+        path_dirs = [d for d in self.environ.get("PATH", "").split(os.pathsep) if d.startswith("/")]
+        for directory in dict.fromkeys((*SYSTEM_DIRS, *path_dirs)):
+            candidate = self.sys_path(directory) / name
+            if self.is_executable_file(candidate):
+                return str(candidate)
+        return None
+
+    @staticmethod
+    def is_executable_file(path: Path) -> bool:
+        try:
+            return os.path.isfile(path) and os.access(path, os.X_OK)
+        except (ValueError, OSError):
+            return False
 
     def run(self, argv: list[str], timeout: float) -> RunResult:
-        """Run a command in its own process group; on timeout the whole group is killed."""
+        """Run a command in its own session; it and everything it started is killed when it ends or times out.
+
+        Raises OSError when it cannot start: missing, not executable, a NUL byte or a lone surrogate in an
+        argument or variable, or the run is stopping.
+        """
         start = time.monotonic()
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=dict(self.environ),
-            start_new_session=True,
-            text=True,
-            errors="replace",
-        )
+        try:
+            proc = children.spawn(argv, dict(self.environ), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, errors="replace")  # fmt: skip
+        except (ValueError, children.Cancelled) as exc:  # UnicodeEncodeError is a ValueError
+            raise OSError(f"cannot run {argv[0]!r}: {exc or 'the run is stopping'}") from exc
         try:
             out, err = proc.communicate(timeout=timeout)
             code: int | None = proc.returncode
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            out, err = proc.communicate()
+            children.release(proc)
+            try:
+                out, err = proc.communicate(timeout=2)
+            except subprocess.TimeoutExpired:  # a descendant we could not find still holds the pipes
+                out, err = "", ""
             code = None
         finally:
-            _kill_group(proc)  # reap grandchildren left in the group
+            children.release(proc)  # reap grandchildren left behind
         return RunResult(tuple(argv), code, out, err, time.monotonic() - start)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+@dataclass(frozen=True)
+class Stamp:
+    """What a file was when it was read: a repair writes only if it still is."""
+
+    size: int
+    mtime: float
+
+
+class FileChanged(Exception):
+    """The file changed while it was being repaired: it was left alone."""
+
+
+# Temp files of writes in progress. A write runs in a check's thread; when the run is interrupted the thread
+# is abandoned, so the temp files are removed at exit (and its rename, if it still comes, fails harmlessly).
+_IN_FLIGHT: set[str] = set()
+
+
+@atexit.register
+def _remove_temp_files() -> None:
+    for name in list(_IN_FLIGHT):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+@contextlib.contextmanager
+def _temp_beside(path: Path):
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".preflight-tmp", dir=path.parent)
+    _IN_FLIGHT.add(temp)
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
+        with os.fdopen(fd, "wb") as out:
+            yield temp, out
+    finally:
+        _IN_FLIGHT.discard(temp)
+        with contextlib.suppress(OSError):
+            os.unlink(temp)  # after a rename or a link, this name is already gone or no longer needed
+
+
+def _still(path: Path, original: int, expected: Stamp) -> None:
+    now, there = os.fstat(original), os.stat(path)
+    same_file = (now.st_dev, now.st_ino) == (there.st_dev, there.st_ino)
+    if not same_file or (now.st_size, now.st_mtime) != (expected.size, expected.mtime):
+        raise FileChanged(f"{path} changed while it was being repaired (a session may be writing it)")
+
+
+def _carry_over(path: Path, original: int, read_size: int) -> None:
+    """Append to the new file what a writer added to the old one after our last look (a tiny window)."""
+    for _ in range(2):
+        size = os.fstat(original).st_size
+        if size > read_size:
+            with open(path, "ab") as out:
+                out.write(os.pread(original, size - read_size, read_size))
+            read_size = size
+        time.sleep(0.05)
+
+
+# -- a simulated /proc (--sysroot): the same facts psutil gives, read from the tree ---------------------------
+@dataclass(frozen=True)
+class _Memory:
+    rss: int
+
+
+@dataclass(frozen=True)
+class _Uids:
+    real: int
+    effective: int
+    saved: int
+
+
+def _procfs_table(env: Env) -> dict[int, tuple[str, int]]:
+    table = {}
+    for path, _ in env.entries(env.sys_path("/proc")):
+        if path.name.isdigit():
+            stat_fields = _stat_fields(env, int(path.name))
+            if stat_fields:
+                table[int(path.name)] = (stat_fields[0], int(stat_fields[2]))
+    return table
+
+
+def _stat_fields(env: Env, pid: int) -> list[str] | None:
+    """/proc/<pid>/stat split as the kernel writes it: the name in parentheses may hold spaces."""
+    try:
+        text = env.read_text(env.sys_path(f"/proc/{pid}/stat"))
+    except OSError:
+        return None
+    head, _, rest = text.rpartition(")")
+    if "(" not in head:
+        return None
+    return [head.split("(", 1)[1], *rest.split()]
+
+
+def _procfs_details(env: Env, pid: int, attrs: list[str]) -> dict | None:
+    fields = _stat_fields(env, pid)
+    if fields is None:
+        return None
+    status = {}
+    try:
+        for line in env.read_text(env.sys_path(f"/proc/{pid}/status")).splitlines():
+            key, _, value = line.partition(":")
+            status[key] = value.split()
+    except OSError:
         pass
-    if proc.returncode is None:
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+    try:
+        cmdline = [a for a in env.read_text(env.sys_path(f"/proc/{pid}/cmdline")).split("\0") if a]
+    except OSError:
+        cmdline = []
+    uids = [int(u) for u in status.get("Uid", [])[:3] if u.isdigit()]
+    facts = {
+        "pid": pid,
+        "ppid": int(fields[2]),
+        "name": fields[0],
+        "exe": cmdline[0] if cmdline else "",
+        "cmdline": cmdline,
+        "uids": _Uids(*uids) if len(uids) == 3 else None,
+        "username": env.user_name(uids[0]) if uids else None,
+        "create_time": _start_time(env, fields),
+        "memory_info": _Memory(int(status["VmRSS"][0]) * 1024) if status.get("VmRSS") else _Memory(0),
+        "terminal": f"tty {fields[5]}" if len(fields) > 5 and fields[5] not in ("0", "-1") else None,
+    }
+    return {name: facts.get(name) for name in attrs}
+
+
+def _start_time(env: Env, fields: list[str]) -> float | None:
+    """Field 22 (start time in clock ticks since boot) plus the boot time from the tree's /proc/stat."""
+    try:
+        ticks = int(fields[20])
+        boot = next(
+            int(line.split()[1])
+            for line in env.read_text(env.sys_path("/proc/stat")).splitlines()
+            if line.startswith("btime ")
+        )
+    except (IndexError, ValueError, StopIteration, OSError):
+        return None
+    return boot + ticks / 100  # USER_HZ is 100 on every Linux Claude Code runs on

@@ -52,6 +52,7 @@ def read_input(stream) -> dict:
 
 def findings(home: Path, project: Path, overrides: dict[str, str], budget: float = BUDGET_S) -> list[str]:
     """One line per warn and fail, fails first, from the checks that finished within the budget."""
+    from claude_preflight import children
     from claude_preflight.checking import discover, run
     from claude_preflight.env import Env
     from claude_preflight.policy import THRESHOLDS, Policy
@@ -65,7 +66,7 @@ def findings(home: Path, project: Path, overrides: dict[str, str], budget: float
         offline=True,
         mcp_start=False,
     )
-    redact = Redactor()
+    redact = Redactor(learned=env.this_run.learned)
     try:
         redact.add(collect_secrets(env, policy.config_max_bytes))
     except Exception:  # noqa: BLE001 - fail closed: every secret-named variable is masked
@@ -74,7 +75,7 @@ def findings(home: Path, project: Path, overrides: dict[str, str], budget: float
     lock = threading.Lock()
 
     def one(spec) -> None:
-        targets = discover(spec, env) if spec.targets else [None]
+        targets = discover(spec, env, policy) if spec.targets else [None]
         for target in targets:
             result = run(spec, env, policy, target)
             if result.status.value in ("warn", "fail"):
@@ -89,6 +90,7 @@ def findings(home: Path, project: Path, overrides: dict[str, str], budget: float
         worker.start()
     for worker in workers:
         worker.join(max(0.0, deadline - time.monotonic()))
+    children.stop_all()  # nothing here starts a process; should a probe ever, it does not outlive the hook
     with lock:
         return [text for _, text in sorted(lines)]
 

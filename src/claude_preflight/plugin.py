@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from _pytest.junitxml import mangle_test_address
 
-from claude_preflight import __version__
+from claude_preflight import __version__, children
 from claude_preflight.checking import CheckSpec, discover, internal_error, run
-from claude_preflight.env import Env
+from claude_preflight.env import PLATFORMS, Env, current_platform
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
 from claude_preflight.probes.install import running, running_version
@@ -96,6 +96,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--home", metavar="PATH", help="home directory whose Claude Code files are read (default: $HOME)")
     group.addoption("--project", metavar="PATH", help="project Claude Code would start in (default: current directory)")
     group.addoption("--sysroot", metavar="PATH", default="/", help="root for /proc, /sys, /etc, /mnt/c (default: /)")
+    group.addoption("--platform", choices=PLATFORMS, default=None,
+                    help="for tests and simulations only: judge as this system (with --sysroot holding its files)")  # fmt: skip
     group.addoption("--offline", action="store_true", help="checks that need the network end skip")
     group.addoption("--live", action="store_true", help="also stream one real reply (spends about one output token)")
     group.addoption("--no-mcp-start", action="store_true", help="MCP servers get static checks only (none is started)")
@@ -155,9 +157,11 @@ def _check_overrides(config: pytest.Config) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "preflight: a claude-preflight check")
     _check_overrides(config)
+    children.reset()  # a new run (the self-tests run several in one process) may start processes again
     home = Path(config.getoption("home") or os.environ.get("HOME") or Path.home()).expanduser().absolute()
     project = Path(config.getoption("project") or config.invocation_params.dir).expanduser().absolute()
-    env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute())
+    env = Env(home=home, project=project, sysroot=Path(config.getoption("sysroot")).absolute(),
+              platform=config.getoption("platform") or current_platform())  # fmt: skip
     policy = Policy.from_strings(
         {n: config.getini(n) for n in THRESHOLDS},
         offline=config.getoption("offline"),
@@ -166,7 +170,7 @@ def pytest_configure(config: pytest.Config) -> None:
         fix=config.getoption("preflight_fix"),
         all_sessions=config.getoption("all_sessions"),
     )
-    redact = Redactor()
+    redact = Redactor(learned=env.this_run.learned)
     try:
         redact.add(collect_secrets(env, policy.config_max_bytes))
     except Exception:  # noqa: BLE001 - pattern redaction still applies; the config checks report the file
@@ -276,7 +280,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     spec = getattr(metafunc.function, "preflight_spec", None)
     if spec is None or spec.targets is None or "target" not in metafunc.fixturenames:
         return
-    targets = discover(spec, metafunc.config.stash[STATE].env)
+    state = metafunc.config.stash[STATE]
+    targets = discover(spec, state.env, state.policy)
     # Ids go into node ids, the terminal and pytest-html's Test cell: no markup, no control characters.
     metafunc.parametrize("target", targets, ids=[safe_id(str(t.id)) for t in targets])
 
@@ -455,10 +460,8 @@ def _write_markdown(config: pytest.Config, state: RunState) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    # Runs on Ctrl-C too: no MCP server started by a check may outlive the run.
-    from claude_preflight.probes.mcp import stop_all
-
-    stop_all()
+    # Runs on Ctrl-C too: no process started by a check (nor its descendants) may outlive the run.
+    children.stop_all()
     state = config.stash.get(STATE, None)
     xmlpath = getattr(config.option, "xmlpath", None)
     if state is not None and state.by_case and xmlpath and os.path.isfile(xmlpath):
@@ -468,6 +471,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             sys.stderr.write(f"claude-preflight: could not name the JUnit test cases in {xmlpath}: {exc}\n")
     if state is not None and state.previous_sigterm is not None:
         signal.signal(signal.SIGTERM, state.previous_sigterm)
+    if state is not None:
+        state.env.this_run.clear()  # the facts of this run go with it (a test process runs many)
 
 
 @pytest.hookimpl(wrapper=True)

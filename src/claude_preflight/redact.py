@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from claude_preflight.run import MIN_SECRET_LENGTH  # shorter values are not redacted by value
+
 # Environment variables whose values are secrets, by name.
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|AUTH|CREDENTIAL|COOKIE|SESSION_ID", re.IGNORECASE)
 
-# Shorter values are not redacted by value: replacing "1" or "true" everywhere would garble every report.
-MIN_SECRET_LENGTH = 6
 
 _PATTERNS = (
     re.compile(r"(sk-ant-)[A-Za-z0-9_\-]{6,}"),  # Anthropic API keys and OAuth tokens
@@ -27,19 +27,19 @@ _PATTERNS = (
     # "SOME_TOKEN": "value" in JSON, and SOME_TOKEN=value in shell or env text
     re.compile(r'(?i)("[^"]*(?:key|token|secret|passw|auth|credential)[^"]*"\s*:\s*")[^"]{6,}'),
     re.compile(r"(?i)(\b\w*(?:KEY|TOKEN|SECRET|PASSW|AUTH)\w*=)[^\s'\"]{6,}"),
+    # command-line flags: --api-key VALUE, --token=VALUE, -password VALUE (MCP server args, pasted commands)
+    re.compile(r"(?i)(--?[\w-]*(?:key|token|secret|passw|credential)[\w-]*(?:=|\s+)[\"']?)[^\s\"',]{6,}"),
+)
+
+# Fail-closed extras, used when some file that may hold secrets could not be read: any long token-like word
+# (not a path, not a UUID such as a session id) is masked too.
+_LONG_TOKEN = re.compile(
+    r"(?<![\w/.-])()(?![0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-]))"
+    r"(?=[\w+=.-]*[0-9])(?=[\w+=.-]*[A-Za-z])[\w+=.-]{24,}(?![\w/])"
 )
 
 # Values of 12+ characters: long enough to be a token, short enough values (versions, names) stay readable.
 _JSON_STRING_VALUE = re.compile(r'((?:^|[:\[,])\s*)"((?:[^"\\]|\\.){12,})"(?!\s*:)')
-
-
-# Secrets found while checks run (an apiKeyHelper's output): every Redactor honours them from then on.
-_REMEMBERED: set[str] = set()
-
-
-def remember(value: str) -> None:
-    if isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH:
-        _REMEMBERED.add(value.strip())
 
 
 def mask(value: str) -> str:
@@ -56,13 +56,23 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+class SecretSet(set):
+    """Secret values found by collection; `complete` is False when some source could not be read."""
+
+    complete: bool = True
+
+
 class Redactor:
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), learned: set[str] | None = None) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern | None = None
+        self.strict = False  # fail closed: some secrets may be unknown, so mask more
+        self._learned = learned if learned is not None else set()  # the run's, growing while checks run
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
+        if getattr(secrets, "complete", True) is False:
+            self.strict = True
         fresh = {s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_SECRET_LENGTH}
         if fresh - self._secrets:
             self._secrets |= fresh
@@ -72,12 +82,14 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
-        if not _REMEMBERED <= self._secrets:
-            self.add(_REMEMBERED)
+        if not self._learned <= self._secrets:
+            self.add(set(self._learned))
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: mask(m.group(0)), text)
-        for pattern in _PATTERNS:
+        for pattern in _PATTERNS + ((_LONG_TOKEN,) if self.strict else ()):
             text = pattern.sub(lambda m: m.group(1) + mask(m.group(0)[len(m.group(1)) :]), text)
+        if self.strict:
+            text = mask_json_values(text)
         return text
 
     def value(self, obj):

@@ -8,16 +8,17 @@ when there is nothing to repair, so a second --fix is a no-op.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from claude_preflight.env import Env
+from claude_preflight.env import Env, FileChanged, Stamp
+from claude_preflight.outcome import Repair
 from claude_preflight.probes import sessions
-from claude_preflight.probes.files import read_json
+from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.transcripts import (
     HEADER_BASE64,
     IMAGE,
@@ -33,21 +34,24 @@ from claude_preflight.probes.transcripts import (
 _CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Repair:
-    path: Path
-    action: str = ""
-    backup: Path | None = None
-    refused: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.refused is None and self.backup is not None
-
-
 def live_session_ids(env: Env) -> set[str]:
-    """Sessions a running Claude Code process has open (its registry entry's pid is alive)."""
-    return {entry.session_id for entry in sessions.registry(env) if entry.alive and entry.session_id}
+    """Sessions a running Claude Code process has open (its registry entry's pid is alive).
+
+    Which processes are alive is this machine's question, also under --sysroot: a simulated /proc must never
+    let a repair rewrite a transcript that a real session is writing.
+    """
+    real = dataclasses.replace(env, sysroot=Path("/"))
+    return {entry.session_id for entry in sessions.registry(real) if entry.alive and entry.session_id}
+
+
+def _replace(env: Env, path: Path, chunks, mode: int, stamp: Stamp, saved: Path) -> str | None:
+    """Write the repaired file; when the original changed meanwhile, leave it alone and drop our backup."""
+    try:
+        env.write_atomically(path, chunks, mode, unchanged=stamp)
+    except FileChanged:
+        saved.unlink(missing_ok=True)  # nothing was changed: the backup of it is not needed
+        return "it changed while it was being repaired (a session is writing it): left as it was; run again"
+    return None
 
 
 def backup(env: Env, path: Path) -> Path:
@@ -88,7 +92,10 @@ def drop_torn_line(env: Env, scan: Scan, live: set[str]) -> Repair | None:
         return Repair(transcript.path, refused=refused)
     keep = transcript.size - tail.torn_bytes
     saved = backup(env, transcript.path)
-    env.write_atomically(transcript.path, _prefix(env, transcript.path, keep), transcript.mode)
+    stamp = Stamp(transcript.size, transcript.mtime)
+    refused = _replace(env, transcript.path, _prefix(env, transcript.path, keep), transcript.mode, stamp, saved)
+    if refused:
+        return Repair(transcript.path, refused=refused)
     return Repair(transcript.path, f"dropped the torn last line ({tail.torn_bytes:,} bytes)", saved)
 
 
@@ -116,20 +123,28 @@ def strip_images(env: Env, scan: Scan, max_px: int, live: set[str]) -> Repair | 
     removed: list[str] = []
     saved = backup(env, transcript.path)
     # Streamed: a failure half-way removes the temp file and leaves the transcript as it was.
-    env.write_atomically(
-        transcript.path, _lines_without_big_images(env, transcript.path, max_px, removed), transcript.mode
-    )
+    lines = _lines_without_big_images(env, transcript.path, transcript.size, max_px, removed)
+    stamp = Stamp(transcript.size, transcript.mtime)
+    refused = _replace(env, transcript.path, lines, transcript.mode, stamp, saved)
+    if refused:
+        return Repair(transcript.path, refused=refused)
     return Repair(transcript.path, f"replaced {len(removed)} image(s) ({', '.join(removed)} px) with a note", saved)
 
 
-def _lines_without_big_images(env: Env, path: Path, max_px: int, removed: list[str]) -> Iterator[bytes]:
+def _lines_without_big_images(env: Env, path: Path, size: int, max_px: int, removed: list[str]) -> Iterator[bytes]:
+    """The transcript's first `size` bytes (what was scanned), lines with big images rewritten."""
     with env.open_regular(path) as raw, io.BufferedReader(raw, _CHUNK) as handle:
+        left = size
         for line in handle:
+            if left <= 0:
+                break
+            line = line[:left]
+            left -= len(line)
             if IMAGE not in line:
                 yield line
                 continue
             try:
-                record = json.loads(line)
+                record = loads(line)
             except ValueError:
                 yield line
                 continue
@@ -164,14 +179,18 @@ def rebuild_index(
         return None
     if live & (set(index.unlisted) | set(index.stale)):
         return Repair(index.path, refused="a running Claude Code process has one of these sessions open: quit it")
+    info = env.stat(index.path)
+    stamp = Stamp(info.st_size, info.st_mtime)
     old = _old_document(env, index.path)
     kept = {e["sessionId"]: e for e in old.get("entries", []) if isinstance(e, dict) and "sessionId" in e}
     here = sorted((t for t in found if t.project_dir == index.project_dir), key=lambda t: t.mtime)
     entries = [kept.get(t.session_id) or summarize(env, t, line_limit) for t in here]
     document = {**old, "version": old.get("version", 1), "entries": entries}
-    mode = env.stat(index.path).st_mode
     saved = backup(env, index.path)
-    env.write_atomically(index.path, [json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n"], mode)
+    text = json.dumps(document, indent=2, ensure_ascii=False).encode() + b"\n"
+    refused = _replace(env, index.path, [text], info.st_mode, stamp, saved)
+    if refused:
+        return Repair(index.path, refused=refused)
     added = sum(1 for t in here if t.session_id not in kept)
     dropped = len([s for s in kept if s not in {t.session_id for t in here}])
     return Repair(index.path, f"{len(entries)} session(s) listed: {added} added, {dropped} stale removed", saved)
@@ -180,3 +199,24 @@ def rebuild_index(
 def _old_document(env: Env, path: Path) -> dict:
     data = read_json(env, path, 64 << 20).data
     return data if isinstance(data, dict) else {}
+
+
+# The transcript damage --fix repairs, by damage kind (rules.DAMAGE_KINDS marks the same ones repairable).
+def _strip_images(env: Env, scan: Scan, policy, live: set[str]) -> Repair | None:
+    return strip_images(env, scan, policy.image_max_px, live)
+
+
+def _drop_torn_line(env: Env, scan: Scan, policy, live: set[str]) -> Repair | None:
+    return drop_torn_line(env, scan, live)
+
+
+REPAIRS = {"torn-line": _drop_torn_line, "image": _strip_images}
+
+
+def repair_damage(env: Env, kind_id: str, scans: list[Scan], policy) -> list[Repair]:
+    """Repair one kind of damage in every scanned transcript; [] for a kind that has no repair."""
+    repair = REPAIRS.get(kind_id)
+    if repair is None:
+        return []
+    live = live_session_ids(env)
+    return [done for scan in scans if (done := repair(env, scan, policy, live)) is not None]

@@ -6,6 +6,8 @@
   silent        reads stdin and never answers
   error         answers initialize with a JSON-RPC error
   sleepy [N]    like ok after sleeping 1 s first (a start that waits, e.g. on the network)
+  daemon        double-forks a setsid daemon (which reports its pid too and sleeps), then answers like ok
+  close-stdout  closes its stdout without a word and keeps running
 
 Every run writes its pid to $TINY_PID_DIR (when set) so the tests can prove no process outlives a check,
 and touches $TINY_MARKER (when set) so a test can prove a server was never started.
@@ -30,6 +32,28 @@ if mode == "sleepy":
     import time
 
     time.sleep(1)
+if mode == "daemon":
+    middle = os.fork()
+    if middle == 0:
+        os.setsid()  # leaves our process group: killing the group no longer reaches it
+        ready_r, ready_w = os.pipe()
+        if os.fork() == 0:
+            os.close(ready_r)
+            pid_dir = os.environ.get("TINY_PID_DIR")
+            if pid_dir:
+                with open(os.path.join(pid_dir, f"{os.getpid()}.pid"), "w") as handle:
+                    handle.write(str(os.getpid()))
+            os.close(ready_w)
+            os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(3600)"])
+        os.close(ready_w)
+        os.read(ready_r, 1)  # the daemon has reported its pid
+        os._exit(0)
+    os.waitpid(middle, 0)  # answer only once the daemon is out there
+if mode == "close-stdout":
+    import time
+
+    os.close(1)
+    time.sleep(3600)
 if mode == "stdout-logs":
     print("INFO tiny server starting", flush=True)
 

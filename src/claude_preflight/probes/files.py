@@ -24,7 +24,7 @@ class JsonError:
 class JsonFile:
     """What reading one JSON file found. `state` is one of:
 
-    missing, not-a-file, unreadable, too-large, invalid-json, ok
+    missing, not-a-file, unreadable, too-large, too-deep, invalid-json, ok
     """
 
     path: Path
@@ -50,6 +50,8 @@ class JsonFile:
             return f"a {self.kind}, not a file"
         if self.state == "unreadable":
             return f"cannot be read: {self.error}"
+        if self.state == "too-deep":
+            return f"JSON nested deeper than {MAX_DEPTH} levels: not read"
         if self.state == "too-large":
             return f"{self.size:,} bytes: too large to read (config_max_mb)"
         return "does not exist" if self.state == "missing" else self.state
@@ -82,9 +84,54 @@ def _describe(text: str, message: str, pos: int) -> JsonError:
     return JsonError(message, line, column, line_text[:300], pos >= len(text.rstrip()))
 
 
-def parse_json(text: str) -> tuple[Any, JsonError | None]:
+# No file Claude Code writes nests anywhere near this deep; deeper input is hostile or broken, and past about
+# 1,000 levels Python's parser (and every recursive walk of ours) would raise RecursionError.
+MAX_DEPTH = 200
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_DEPTH (a ValueError, so callers that skip bad JSON skip it too)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"nested deeper than {MAX_DEPTH} levels")
+
+
+def _deeper_than(data: Any, limit: int) -> bool:
+    """Whether containers nest more than `limit` levels (iterative: the point is not to recurse)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads as JavaScript's JSON.parse reads (no NaN/Infinity), within MAX_DEPTH; raises ValueError."""
     try:
-        return json.loads(text, parse_constant=_reject_constant), None
+        data = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise TooDeep() from None
+    if isinstance(data, (dict, list)) and _may_nest(text) and _deeper_than(data, MAX_DEPTH):
+        raise TooDeep()
+    return data
+
+
+def _may_nest(text: str | bytes) -> bool:
+    """Cheap guard: fewer opening brackets than the limit cannot nest past it."""
+    if isinstance(text, str):
+        return text.count("[") + text.count("{") > MAX_DEPTH
+    return text.count(b"[") + text.count(b"{") > MAX_DEPTH
+
+
+def parse_json(text: str) -> tuple[Any, JsonError | None]:
+    """The data, or where the JSON is broken; raises TooDeep for nesting past MAX_DEPTH."""
+    try:
+        return loads(text), None
+    except TooDeep:
+        raise
     except json.JSONDecodeError as exc:
         return None, _describe(text, exc.msg, exc.pos)
     except ValueError as exc:
@@ -122,6 +169,9 @@ def read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
     except UnicodeDecodeError as exc:
         bad_utf8 = _position(raw, exc.start)
         text = raw.decode("utf-8", "replace")
-    data, error = parse_json(text)
+    try:
+        data, error = parse_json(text)
+    except TooDeep:
+        return JsonFile(path, "too-deep", size=len(raw))
     state = "invalid-json" if error else "ok"
     return JsonFile(path, state, size=len(raw), data=data, json_error=error, bad_utf8=bad_utf8)

@@ -13,6 +13,7 @@ import os
 import socket
 import ssl
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -176,30 +177,41 @@ def exchange(
     extra_ca: str | None = None,
     stream_events: bool = False,
     read_body: bool = True,
+    deadline_s: float | None = None,
 ) -> Exchange:
-    """One request with every phase timed; never raises for network trouble (it is in the result)."""
+    """One request with every phase timed; never raises for network trouble or odd input (it is in the result).
+
+    `timeout` bounds each phase; `deadline_s` (default: twice `timeout`) bounds the whole exchange, so a server
+    that trickles a byte a second cannot keep it going: at the deadline the socket is shut down.
+    """
     parts = urlsplit(url)
-    host, https = parts.hostname or "", parts.scheme == "https"
-    port = parts.port or (443 if https else 80)
-    proxy = proxy_for(url, environ)
-    x = Exchange(url, via_proxy=proxy)
+    x = Exchange(url)
+    try:
+        host, https = parts.hostname or "", parts.scheme == "https"
+        port = parts.port or (443 if https else 80)
+        proxy = proxy_for(url, environ)
+    except ValueError as exc:  # a port out of range, a malformed proxy URL
+        x.error_phase, x.error = "url", str(exc)
+        return x
+    x.via_proxy = proxy
     begin = time.perf_counter()
     sock = None
+    watchdog = _Watchdog(deadline_s if deadline_s is not None else 2 * timeout)
     try:
         if proxy:
             p = urlsplit(proxy)
-            sock = _connect(p.hostname or "", p.port or 8080, timeout, x, " (proxy)")
+            sock = watchdog.watch(_connect(p.hostname or "", p.port or 8080, timeout, x, " (proxy)"))
             if https:
                 _tunnel(sock, host, port, proxy, x)
         else:
-            sock = _connect(host, port, timeout, x, "")
+            sock = watchdog.watch(_connect(host, port, timeout, x, ""))
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
         if https:
             start = time.perf_counter()
             try:
-                sock = tls_context(extra_ca).wrap_socket(sock, server_hostname=host)
+                sock = watchdog.watch(tls_context(extra_ca).wrap_socket(sock, server_hostname=host))
             except ssl.SSLCertVerificationError as exc:
                 x.issuer = _issuer(_fetch_unverified_cert(lambda: _reconnect(url, environ, timeout), host))
                 raise _Phase("tls", exc) from exc
@@ -216,6 +228,10 @@ def exchange(
             response = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             raise _Phase("first byte", exc) from exc
+        except ValueError:  # a header value with CR/LF or a character that cannot be sent
+            raise _Phase(
+                "request", "a header cannot be sent as written (a line break or a non-Latin-1 character)"
+            ) from None
         x.phases["first byte"] = time.perf_counter() - start
         x.status = response.status
         x.headers = {k.lower(): v for k, v in response.getheaders()}
@@ -231,14 +247,56 @@ def exchange(
                     raise OSError(f"the connection closed after {len(x.body)} of {expected} bytes")
         except (OSError, http.client.HTTPException) as exc:
             raise _Phase("body", exc) from exc
+        if watchdog.fired:  # the shut-down socket can read as a short but complete answer
+            raise _Phase("body" if "first byte" in x.phases else "first byte", "cut at the deadline")
         x.phases["total"] = time.perf_counter() - begin
     except _Phase as exc:
         x.error_phase = exc.phase
         x.error = _describe(exc.__cause__) if exc.__cause__ else str(exc)
+        if watchdog.fired:
+            x.error = f"no complete answer within {watchdog.seconds:g} s (the exchange's overall deadline)"
+    except ValueError as exc:  # odd input anywhere else (an IDNA host name that cannot be encoded, ...)
+        x.error_phase, x.error = x.error_phase or "request", str(exc)[:200]
     finally:
+        watchdog.cancel()
         if sock is not None:
             sock.close()
     return x
+
+
+class _Watchdog:
+    """Shuts the exchange's socket down at its overall deadline, whatever phase it is in."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.fired = seconds, False
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        with self._lock:
+            self._sock = sock
+            if self.fired:
+                self._shut(sock)
+        return sock
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            if self._sock is not None:
+                self._shut(self._sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
 
 def _reconnect(url: str, environ: Mapping[str, str], timeout: float) -> socket.socket:

@@ -11,22 +11,24 @@ import json
 import os
 import queue
 import re
-import shutil
-import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claude_preflight import __version__
+from claude_preflight import __version__, children
 from claude_preflight.env import Env
 from claude_preflight.probes import http, once_per_run
 from claude_preflight.probes.config import settings_documents
-from claude_preflight.probes.files import read_json
+from claude_preflight.probes.files import loads, read_json
+from claude_preflight.probes.trust import workspace_trust
+from claude_preflight.values import whole_number
 
 PROTOCOL_VERSION = "2025-06-18"
+MAX_HANDSHAKE_S = 600.0  # however large MCP_TIMEOUT is, one handshake is never waited on longer
 SCOPE_ORDER = ("managed", "local", "project", "user")  # who wins when two scopes define the same name
 RUNTIMES = {
     "npx": "Node.js (npx comes with npm): install Node.js 20 or newer from your package manager or nodejs.org",
@@ -39,6 +41,12 @@ RUNTIMES = {
     "bunx": "Bun: install bun",
     "deno": "Deno: install deno",
 }
+
+
+UNTRUSTED = (
+    "pending approval: the workspace {workspace} is not trusted (no hasTrustDialogAccepted in ~/.claude.json), "
+    "so neither Claude Code nor claude-preflight starts a server that the project's own files define"
+)
 
 
 @dataclass(frozen=True)
@@ -89,10 +97,15 @@ def _approval(env: Env, project_entry, max_bytes: int) -> tuple[set[str], set[st
 
 
 def discover(env: Env, max_bytes: int) -> list[Server]:
-    """Every configured server, in every scope Claude Code reads, with which one wins a name clash."""
+    """Every configured server, in every scope Claude Code reads, with which one wins a name clash.
+
+    A project's own servers (.mcp.json) count as approved only in a trusted workspace: a cloned repository
+    cannot approve its own servers, whatever its settings files say.
+    """
     state = read_json(env, env.user_state_file, max_bytes).data
     state = state if isinstance(state, dict) else {}
-    project_entry = (state.get("projects") or {}).get(str(env.project))
+    projects = state.get("projects") if isinstance(state.get("projects"), dict) else {}
+    project_entry = projects.get(str(env.project))
     found: list[Server] = []
     managed_path = env.sys_path("/etc/claude-code/managed-mcp.json")
     for name, config in _servers_in(read_json(env, managed_path, max_bytes).data).items():
@@ -100,10 +113,13 @@ def discover(env: Env, max_bytes: int) -> list[Server]:
     for name, config in _servers_in(project_entry).items():
         found.append(Server("local", name, config, env.user_state_file, True, "local scope: yours, for this project"))
     enabled, disabled, enable_all, where = _approval(env, project_entry, max_bytes)
+    trust = workspace_trust(env, max_bytes)
     mcp_json = env.project / ".mcp.json"
     for name, config in _servers_in(read_json(env, mcp_json, max_bytes).data).items():
         if name in disabled:
             found.append(Server("project", name, config, mcp_json, False, "disabled (disabledMcpjsonServers)"))
+        elif (name in enabled or enable_all) and not trust.trusted:
+            found.append(Server("project", name, config, mcp_json, False, UNTRUSTED.format(workspace=trust.workspace)))
         elif name in enabled:
             found.append(Server("project", name, config, mcp_json, True, "approved (enabledMcpjsonServers)"))
         elif enable_all:
@@ -128,6 +144,19 @@ def discover(env: Env, max_bytes: int) -> list[Server]:
         if winners[s.name] is s
         else Server(s.scope, s.name, s.config, s.source, s.approved, s.approval, winners[s.name].id)
         for s in found
+    ] + plugin_servers(env, max_bytes)
+
+
+def plugin_servers(env: Env, max_bytes: int) -> list[Server]:
+    """Servers of enabled plugins that load, scoped "plugin:<name>" (Claude Code names them plugin:<name>:<server>,
+    so they never clash with another scope's)."""
+    from claude_preflight.probes import plugins
+
+    return [
+        Server(f"plugin:{f.plugin.name}", name, config, f.mcp_source, True, f"from plugin {f.plugin.id} (enabled)")
+        for f in plugins.survey(env, max_bytes)
+        if f.plugin.enabled and f.loads
+        for name, config in f.mcp_servers.items()
     ]
 
 
@@ -161,6 +190,15 @@ class Shape:
     headers: dict = field(default_factory=dict)  # values are secrets
 
 
+def as_javascript_string(text: str) -> str:
+    """A lone surrogate (possible in JSON) becomes U+FFFD, as Node does when it passes a string to a process."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def shape(server: Server, environ) -> Shape:
     c, problems, missing = server.config, [], []
     if not isinstance(c, dict):
@@ -172,7 +210,7 @@ def shape(server: Server, environ) -> Shape:
             return ""
         text, unset = expand(value, environ)
         missing.extend(unset)
-        return text
+        return as_javascript_string(text)
 
     kind = server.transport
     if kind not in ("stdio", "http", "sse"):
@@ -204,28 +242,19 @@ def shape(server: Server, environ) -> Shape:
     return Shape(tuple(problems), tuple(dict.fromkeys(missing)), url=url, headers=expanded_headers)
 
 
-def resolve(command: str, path_value: str) -> str | None:
+def resolve(env: Env, command: str, path_value: str) -> str | None:
     """Where the command would be found on the PATH the server gets (or itself, when it is a path)."""
+    if "\0" in command:
+        return None
     if "/" in command:
-        return command if os.path.isfile(command) and os.access(command, os.X_OK) else None
-    return shutil.which(command, path=path_value)
+        return command if env.is_executable_file(Path(command)) else None
+    return env.which(command, path_value)
 
 
 # -- running servers -----------------------------------------------------------------------------------
-_GROUPS: set[int] = set()
-_GROUPS_LOCK = threading.Lock()
-
-
 def stop_all() -> None:
-    """Kill every server process group still running (the run was interrupted)."""
-    with _GROUPS_LOCK:
-        groups = list(_GROUPS)
-        _GROUPS.clear()
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    """Kill every process the run started (the run ended or was interrupted). Kept for callers of this name."""
+    children.stop_all()
 
 
 @dataclass
@@ -261,13 +290,15 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
     result = Handshake()
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=environ, cwd=cwd if cwd.is_dir() else None, start_new_session=True)  # fmt: skip
-    except OSError as exc:
-        result.failure, result.detail = "spawn", f"{exc.strerror or exc}: {argv[0]}"
+        proc = children.spawn(argv, environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              cwd=cwd if cwd.is_dir() else None)  # fmt: skip
+    except children.Cancelled:
+        result.failure, result.detail = "cancelled", "the run was stopped before this server started"
         return result
-    with _GROUPS_LOCK:
-        _GROUPS.add(proc.pid)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte; UnicodeEncodeError: a lone surrogate
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        result.failure, result.detail = "spawn", f"{reason}: {argv[0]}"
+        return result
     result.started = True
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=_reader, args=(proc.stdout, lines, None), daemon=True).start()
@@ -289,13 +320,17 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
             except queue.Empty:
                 continue
             if line is None:
-                code = proc.wait(timeout=5)
+                try:
+                    code = proc.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+                except subprocess.TimeoutExpired:  # closed its stdout but keeps running
+                    result.failure, result.detail = "stdout", "closed its stdout without answering (still running)"
+                    return None
                 result.failure, result.detail = "exited", f"exited with code {code}"
                 return None
             if not line.strip():
                 continue
             try:
-                message = json.loads(line)
+                message = loads(line)
             except ValueError:
                 result.failure, result.detail = "stdout", line[:200]
                 return None
@@ -338,13 +373,7 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
             result.detail = f"exited with code {code}" if code is not None else str(exc)
     finally:
         result.seconds = time.monotonic() - start
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait(timeout=5)
-        with _GROUPS_LOCK:
-            _GROUPS.discard(proc.pid)
+        children.release(proc)
         time.sleep(0.02)  # let the stderr reader collect the last lines
     return result
 
@@ -390,15 +419,36 @@ def survey(env: Env, policy) -> dict[str, McpFacts]:
 
 
 def timeout_s(env: Env, policy) -> float:
-    value = env.environ.get("MCP_TIMEOUT")
-    return int(value) / 1000 if value and value.isdigit() else policy.mcp_timeout_s
+    """MCP_TIMEOUT (ms) as Claude Code reads it; our own default where it is not a usable whole number."""
+    value = whole_number(env.environ.get("MCP_TIMEOUT"))
+    return min(value / 1000, MAX_HANDSHAKE_S) if value else policy.mcp_timeout_s
+
+
+def family_budget_s(policy) -> float:
+    """The whole MCP family ends within this: it runs inside one check, and that check has check_timeout_s."""
+    return max(1.0, policy.check_timeout_s - 2.0)
+
+
+def _guarded(deadline: float, handshake, *args) -> Handshake:
+    """One server's handshake within the family deadline; whatever goes wrong is that server's result."""
+    remaining = deadline - time.monotonic()
+    if children.cancelled.is_set():
+        return Handshake(failure="cancelled", detail="the run was stopped before this server started")
+    if remaining <= 0.5:
+        return Handshake(failure="budget", detail="the MCP family's time budget ran out before its turn")
+    try:
+        return handshake(*args, remaining)
+    except Exception as exc:  # noqa: BLE001 - one server's oddity must not lose the others' results
+        return Handshake(failure="error", detail=f"{type(exc).__name__}: {exc}"[:300])
 
 
 def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
     facts, jobs = {}, {}
     timeout = timeout_s(env, policy)
     extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS")
-    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="mcp") as pool:
+    deadline = time.monotonic() + family_budget_s(policy)
+    pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mcp")
+    try:
         for server in discover(env, policy.config_max_bytes):
             s = shape(server, env.environ)
             f = McpFacts(server, s)
@@ -406,7 +456,7 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
             server_env = {**env.environ, **s.env}
             if server.transport == "stdio" and s.argv and s.argv[0]:
                 f.path = server_env.get("PATH", os.defpath)
-                f.resolved = resolve(s.argv[0], f.path)
+                f.resolved = resolve(env, s.argv[0], f.path)
             if server.shadowed_by:
                 f.not_started = f"shadowed by {server.shadowed_by}"
             elif s.problems or s.missing_vars:
@@ -417,19 +467,36 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
                 f.not_started = f"not started: {server.approval} (claude-preflight starts only what Claude Code would)"
             elif server.transport == "stdio":
                 if f.resolved:
-                    jobs[server.id] = pool.submit(
-                        stdio_handshake, [f.resolved, *s.argv[1:]], server_env, env.project, timeout
-                    )
+                    argv = [f.resolved, *s.argv[1:]]
+                    jobs[server.id] = pool.submit(_guarded, deadline, _stdio_within, argv, server_env, env.project,
+                                                  timeout)  # fmt: skip
             else:
-                jobs[server.id] = pool.submit(
-                    http_handshake, s.url, s.headers, server.transport, env.environ, timeout, extra_ca
-                )
-    for server_id, job in jobs.items():
-        facts[server_id].handshake = job.result()
+                jobs[server.id] = pool.submit(_guarded, deadline, _http_within, s.url, s.headers, server.transport,
+                                              env.environ, timeout, extra_ca)  # fmt: skip
+        for server_id, job in jobs.items():
+            facts[server_id].handshake = _collect(job, deadline)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # queued servers never start once we stop waiting
     return facts
 
 
-def server_targets(env: Env) -> list[Server]:
-    from claude_preflight.policy import Policy
+def _stdio_within(argv, environ, cwd, timeout, remaining) -> Handshake:
+    return stdio_handshake(argv, environ, cwd, min(timeout, remaining))
 
-    return discover(env, Policy().config_max_bytes)
+
+def _http_within(url, headers, transport, environ, timeout, extra_ca, remaining) -> Handshake:
+    return http_handshake(url, headers, transport, environ, min(timeout, remaining), extra_ca)
+
+
+def _collect(job, deadline: float) -> Handshake:
+    try:
+        return job.result(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
+    except FutureTimeout:
+        job.cancel()
+        return Handshake(failure="budget", detail="the MCP family's time budget ran out before its turn")
+    except CancelledError:
+        return Handshake(failure="cancelled", detail="the run was stopped before this server started")
+
+
+def server_targets(env: Env, policy) -> list[Server]:
+    return discover(env, policy.config_max_bytes)

@@ -208,7 +208,7 @@ def oom_evidence(env: Env, timeout: float) -> OomEvidence:
     for source, argv in commands:
         if source == "dmesg" and argv == ["dmesg"] and not any("--ctime" in e or "option" in e for e in errors):
             continue  # plain dmesg only helps when --ctime was the problem
-        binary = env.which(argv[0])
+        binary = env.system_command(argv[0])
         if not binary:
             errors.append(f"{argv[0]}: not installed")
             continue
@@ -319,7 +319,7 @@ def wsl_facts(env: Env, timeout: float) -> WslFacts:
 
 def _wslconfig_candidates(env: Env, timeout: float) -> list[Path]:
     found = []
-    cmd = env.which("cmd.exe")
+    cmd = env.system_command("cmd.exe")
     if cmd:  # interop: ask Windows for the profile directory
         try:
             run = env.run([cmd, "/c", "echo %USERPROFILE%"], timeout=timeout)

@@ -15,7 +15,8 @@ from claude_preflight.env import Env
 from claude_preflight.probes import http, once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
-from claude_preflight.redact import remember
+from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
+from claude_preflight.values import epoch_ms
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -36,18 +37,28 @@ class Credential:
     problems: tuple[str, ...] = ()  # what is wrong with it, found without the network
     expires_at_ms: int | None = None
     error: str | None = None  # a helper that failed
+    untrusted: bool = False  # an apiKeyHelper from the project's own settings in a workspace not trusted: not run
 
     @property
     def sendable(self) -> bool:
-        return bool(self.value) and self.header is not None and not self.error
+        return (
+            bool(self.value)
+            and self.header is not None
+            and not self.error
+            and bool(_HEADER_SAFE.fullmatch(self.value.strip()))
+        )
 
 
-def _settings_value(env: Env, key: str, max_bytes: int) -> tuple[str, str] | None:
-    """The winning value of a settings key and the file it comes from."""
+def _settings_value(env: Env, key: str, max_bytes: int) -> tuple[str, str, bool] | None:
+    """The winning value of a settings key, the file it comes from, and whether that file is the project's own."""
     for target, data in settings_documents(env, max_bytes):
         if isinstance(data.get(key), str):
-            return data[key], str(target.path)
+            return data[key], str(target.path), target.id in PROJECT_SETTINGS
     return None
+
+
+# What an HTTP header value may hold (RFC 9110 field-value: visible ASCII/Latin-1, spaces and tabs inside).
+_HEADER_SAFE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
 def _format_problems(value: str, name: str, base: str) -> list[str]:
@@ -58,6 +69,8 @@ def _format_problems(value: str, name: str, base: str) -> list[str]:
         problems.append(f"{name} is wrapped in quotes (they are sent as part of the key)")
     if re.search(r"\s", value.strip()):
         problems.append(f"{name} contains whitespace")
+    if not _HEADER_SAFE.fullmatch(value.strip()):
+        problems.append(f"{name} holds a line break or a character that cannot be sent in an HTTP header")
     if (
         name == "ANTHROPIC_API_KEY"
         and not value.strip().strip("\"'").startswith("sk-ant-")
@@ -80,7 +93,15 @@ def credentials(env: Env, timeout: float, max_bytes: int) -> Credential:
                               tuple(_format_problems(e[name], name, base)))  # fmt: skip
     helper = _settings_value(env, "apiKeyHelper", max_bytes)
     if helper:
-        return _run_helper(env, *helper, timeout=timeout)
+        command, where, from_project = helper
+        if from_project and not workspace_trust(env, max_bytes).trusted:
+            return Credential("apiKeyHelper", detail=(f"apiKeyHelper from {where}: {command}",), untrusted=True)
+        return _run_helper(env, command, where, timeout=timeout)
+    if e.get("CLAUDE_CODE_OAUTH_TOKEN"):  # `claude setup-token`, the usual CI login
+        token = e["CLAUDE_CODE_OAUTH_TOKEN"]
+        return Credential("CLAUDE_CODE_OAUTH_TOKEN", token, "authorization",
+                          ("from the environment variable CLAUDE_CODE_OAUTH_TOKEN (claude setup-token)",),
+                          tuple(_format_problems(token, "CLAUDE_CODE_OAUTH_TOKEN", base)))  # fmt: skip
     return _oauth(env)
 
 
@@ -93,7 +114,11 @@ def _run_helper(env: Env, command: str, where: str, timeout: float) -> Credentia
     if run.timed_out:
         return Credential("apiKeyHelper", detail=detail, error=f"no answer within {timeout:g} s")
     value = run.stdout.strip()
-    remember(value)  # the helper's output is a secret from now on, in every report
+    # Claude Code sends the helper's whole output as the key: every token in it is a secret from now on,
+    # also when the helper printed more than the key (a second line, trailing words).
+    env.this_run.learn(value)
+    for token in value.split():
+        env.this_run.learn(token)
     if run.returncode != 0 or not value:
         return Credential("apiKeyHelper", detail=detail, error=f"exited {run.returncode} with {'no output' if not value else 'output'}"
                           + (f": {run.stderr.strip().splitlines()[0]}" if run.stderr.strip() else ""))  # fmt: skip
@@ -113,7 +138,7 @@ def _oauth(env: Env) -> Credential:
     if not isinstance(oauth, dict) or not oauth.get("accessToken"):
         where = f"{path}: {doc.state}" if doc.exists else f"{path} does not exist"
         return Credential("none", detail=("no ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY or apiKeyHelper", where))
-    expires = oauth.get("expiresAt") if isinstance(oauth.get("expiresAt"), int) else None
+    expires = epoch_ms(oauth.get("expiresAt"))
     return Credential(
         "oauth", oauth["accessToken"], "authorization", (f"OAuth login in {path}",), expires_at_ms=expires
     )
@@ -245,7 +270,7 @@ def _auth_headers(credential: Credential) -> dict[str, str]:
         headers["x-api-key"] = credential.value.strip()
     elif credential.header == "authorization":
         headers["authorization"] = f"Bearer {credential.value.strip()}"
-        if credential.source == "oauth":
+        if credential.source in ("oauth", "CLAUDE_CODE_OAUTH_TOKEN"):
             headers["anthropic-beta"] = OAUTH_BETA
     return headers
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from claude_preflight.env import Env
 from claude_preflight.probes.memory import is_claude_name
@@ -46,9 +46,9 @@ def _identify(info: dict) -> str | None:
         return f"process named {name}"
     if VERSIONS_DIR in exe or (cmdline and VERSIONS_DIR in cmdline[0]):
         return "native build under ~/.local/share/claude/versions/"
-    if cmdline and os.path.basename(cmdline[0]) in ("claude", "claude.exe"):
+    if cmdline and PurePath(cmdline[0]).name in ("claude", "claude.exe"):
         return f"started as {cmdline[0]}"
-    if (name in ("node", "bun") or os.path.basename(exe) in ("node", "bun")) and any(
+    if (name in ("node", "bun") or PurePath(exe).name in ("node", "bun")) and any(
         JS_ENTRY.search(arg) for arg in cmdline[1:3]
     ):
         return f"{name} running Claude Code's cli.js"
@@ -63,10 +63,11 @@ def _candidate(name: str) -> bool:
 def claude_processes(env: Env) -> list[ClaudeProcess]:
     """Every Claude Code process on the machine (other users' included, where visible)."""
     now = env.now()
-    names = env.process_names()
+    table = env.process_table()  # one pass: descendants are found in it, not by rereading /proc per process
+    names = {pid: name for pid, (name, _) in table.items()}
     found = []
     for pid, name in names.items():
-        if pid == os.getpid() or not _candidate(name):
+        if pid == env.own_pid or not _candidate(name):
             continue
         info = env.process_details(pid, ATTRS)
         if info is None:
@@ -80,7 +81,7 @@ def claude_processes(env: Env) -> list[ClaudeProcess]:
         orphaned = (ppid <= 1 or ppid not in names or names[ppid] in INIT_NAMES) and not tty
         memory = info.get("memory_info")
         uids = info.get("uids")
-        kids = env.children(info["pid"])
+        kids = env.children(info["pid"], table)
         found.append(
             ClaudeProcess(
                 pid=info["pid"],

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from claude_preflight.env import Env
 from claude_preflight.probes.config import config_targets
-from claude_preflight.probes.files import read_json
-from claude_preflight.redact import is_secret_name
+from claude_preflight.probes.files import loads, read_raw
+from claude_preflight.redact import SecretSet, is_secret_name
 
 
 def _server_secrets(servers) -> Iterator[str]:
@@ -21,6 +21,22 @@ def _server_secrets(servers) -> Iterator[str]:
             values = server.get(section)
             if isinstance(values, dict):
                 yield from (v for v in values.values() if isinstance(v, str))
+        if isinstance(server.get("args"), list):
+            yield from flag_values([a for a in server["args"] if isinstance(a, str)])
+
+
+def flag_values(args: list[str]) -> Iterator[str]:
+    """Values of secret-looking flags in a command line: `--api-key VALUE`, `--token=VALUE`, `-password VALUE`."""
+    for index, arg in enumerate(args):
+        if not arg.startswith("-"):
+            continue
+        name, sep, value = arg.partition("=")
+        if not is_secret_name(name.lstrip("-")):
+            continue
+        if sep:
+            yield value
+        elif index + 1 < len(args) and not args[index + 1].startswith("-"):
+            yield args[index + 1]
 
 
 _SECRET_OBJECT = re.compile(r'"(?:env|headers)"\s*:\s*\{([^{}]*)\}')
@@ -44,30 +60,46 @@ def _strings(obj) -> Iterator[str]:
             yield from _strings(value)
 
 
-def collect_secrets(env: Env, max_bytes: int) -> set[str]:
-    """Every secret value this run could come across. Unreadable files are passed over."""
-    found = {value for name, value in env.environ.items() if is_secret_name(name)}
-    for target in config_targets(env):
+def collect_secrets(env: Env, max_bytes: int) -> SecretSet:
+    """Every secret value this run could come across. Never raises: a source that cannot be read makes the set
+    incomplete, and a Redactor given an incomplete set masks more (fails closed)."""
+    found = SecretSet(value for name, value in env.environ.items() if is_secret_name(name))
+    sources = [(target.path, target.kind, max_bytes) for target in config_targets(env)]
+    sources += [(env.sys_path("/etc/claude-code/managed-mcp.json"), "mcp", max_bytes),
+                (env.config_dir / ".credentials.json", "credentials", 1_000_000)]  # fmt: skip
+    for path, kind, limit in sources:
         try:
-            found.update(loose_secrets(env.read_bytes(target.path, max_bytes).decode("utf-8", "replace")))
-        except Exception:  # noqa: BLE001 - missing, unreadable or odd files hold nothing we can read
-            pass
-        data = read_json(env, target.path, max_bytes).data
-        if not isinstance(data, dict):
-            continue
-        found.update(_server_secrets(data.get("mcpServers")))
-        if isinstance(data.get("env"), dict):
-            found.update(v for k, v in data["env"].items() if isinstance(v, str) and is_secret_name(k))
-        if target.kind == "user-state":
-            for project in (data.get("projects") or {}).values():
-                if isinstance(project, dict):
-                    found.update(_server_secrets(project.get("mcpServers")))
-            # Claude Code keeps the tail of approved keys, and older releases the key itself.
-            found.update(_strings(data.get("customApiKeyResponses")))
-            found.update(_strings(data.get("primaryApiKey")))
-    managed = read_json(env, env.sys_path("/etc/claude-code/managed-mcp.json"), max_bytes).data
-    if isinstance(managed, dict):
-        found.update(_server_secrets(managed.get("mcpServers")))
-    credentials = read_json(env, env.config_dir / ".credentials.json", 1_000_000).data
-    found.update(_strings(credentials))
+            if not _collect_file(env, path, kind, limit, found):
+                found.complete = False
+        except Exception:  # noqa: BLE001 - whatever went wrong, we may now miss a secret: fail closed
+            found.complete = False
     return found
+
+
+def _collect_file(env: Env, path, kind: str, limit: int, found: set[str]) -> bool:
+    """Add the secrets of one file; False when it exists but could not be read whole."""
+    raw, doc = read_raw(env, path, limit)
+    if raw is None:
+        return doc.state == "missing"
+    text = raw.decode("utf-8", "replace")
+    found.update(loose_secrets(text))  # a corrupt file still prints its lines
+    try:
+        data = loads(text)
+    except ValueError:  # invalid or too deep: only the loose secrets above are known
+        return False
+    if not isinstance(data, dict):
+        return False
+    if kind == "credentials":
+        found.update(_strings(data))
+        return True
+    found.update(_server_secrets(data.get("mcpServers")))
+    if isinstance(data.get("env"), dict):
+        found.update(v for k, v in data["env"].items() if isinstance(v, str) and is_secret_name(k))
+    if kind == "user-state":
+        for project in (data.get("projects") or {}).values() if isinstance(data.get("projects"), dict) else ():
+            if isinstance(project, dict):
+                found.update(_server_secrets(project.get("mcpServers")))
+        # Claude Code keeps the tail of approved keys, and older releases the key itself.
+        found.update(_strings(data.get("customApiKeyResponses")))
+        found.update(_strings(data.get("primaryApiKey")))
+    return True

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes.files import read_json
+from claude_preflight.values import epoch_ms
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def registry(env: Env, max_bytes: int = 1 << 20) -> list[RegistryEntry]:
                 pid=pid,
                 session_id=data.get("sessionId"),
                 cwd=data.get("cwd"),
-                started_at_ms=data.get("startedAt") if isinstance(data.get("startedAt"), int) else None,
+                started_at_ms=epoch_ms(data.get("startedAt")),
                 proc_start=recorded,
                 live_start=_live_start(env, pid, recorded) if pid else None,
             )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes import once_per_run
-from claude_preflight.probes.files import read_json
+from claude_preflight.probes.files import loads, read_json
 
 # Exactly how Claude Code 2.1.330 writes these records (compact JSON, this key order).
 API_ERROR = b'"isApiErrorMessage":true'
@@ -262,7 +262,7 @@ def _first_cwd(chunk: bytes) -> str | None:
 
 def _error_line(line: bytes) -> ErrorLine | None:
     try:
-        record = json.loads(line)
+        record = loads(line)
     except ValueError:
         return None
     if not isinstance(record, dict):
@@ -353,7 +353,7 @@ def _tail(handle, size: int, line_limit: int) -> Tail:
     if data and not data.endswith(b"\n"):
         last = data[data.rfind(b"\n") + 1 :]
         try:
-            json.loads(last)
+            loads(last)
         except ValueError:
             torn_bytes = len(last)
             data = data[: len(data) - len(last)]
@@ -388,7 +388,7 @@ def _record(line: bytes, line_limit: int, *markers: bytes) -> dict | None:
     if len(line) > line_limit or not any(marker in line for marker in markers):
         return None
     try:
-        record = json.loads(line)
+        record = loads(line)
     except ValueError:
         return None
     return record if isinstance(record, dict) else None

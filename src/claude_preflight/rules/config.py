@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from claude_preflight.outcome import Result, fail, ok, skip, warn
 from claude_preflight.probes.config import ConfigTarget, StateCopies
-from claude_preflight.probes.files import JsonError, JsonFile
+from claude_preflight.probes.files import MAX_DEPTH, JsonError, JsonFile
 from claude_preflight.redact import mask_json_values
 from claude_preflight.rules.settings_schema import (
     HOOK_EVENTS,
@@ -77,6 +77,15 @@ def evaluate_config(target: ConfigTarget, doc: JsonFile, copies: StateCopies | N
             remediation="Claude Code parses this file at every start and rewrites it often; a file this size makes "
             "start-up slow and concurrent writes likely to corrupt it. Back it up, then shrink it:\n"
             f"  cp '{where}' '{where}.bak'",
+            docs=DOCS_SETTINGS,
+        )
+    if doc.state == "too-deep":
+        return fail(
+            f"{target.role} is nested deeper than {MAX_DEPTH} levels",
+            f"{where}: {doc.size} bytes of JSON nested deeper than {MAX_DEPTH} levels",
+            remediation="No file Claude Code writes nests like this: it is damaged, or made to break the tools that "
+            "read it. Set it aside and restore a good copy (or let Claude Code recreate it):\n"
+            f"  mv '{where}' '{where}.too-deep'",
             docs=DOCS_SETTINGS,
         )
     encoding = []

@@ -54,6 +54,9 @@ def _stdio(f: McpFacts, evidence: list[str]) -> Result:
                     docs=DOCS)  # fmt: skip
     evidence.append(f"command: {f.resolved} {' '.join(f.shape.argv[1:])}".rstrip())
     if f.not_started:
+        if not server.approved and server.scope == "project":
+            evidence.append(f"to check it by hand, once you have read it and trust it: cd '{f.server.source.parent}' "
+                            f"&& {' '.join([f.resolved, *f.shape.argv[1:]])}")  # fmt: skip
         return ok(f"{server.id}: configuration is valid ({f.not_started})", *evidence)
     h = f.handshake
     stderr = [f"stderr: {line}" for line in h.stderr_tail[-5:]]
@@ -62,6 +65,8 @@ def _stdio(f: McpFacts, evidence: list[str]) -> Result:
         return ok(f"{server.id}: {info.get('name', '?')} {info.get('version', '')} answered in {h.seconds:.1f} s with "
                   f"{len(h.tools)} tool(s)".replace("  ", " "), *evidence,
                   f"protocol {h.protocol}, {len(h.tools)} tools, ~{tokens(h.tool_chars)} tokens of tool definitions")  # fmt: skip
+    if h.failure in NOT_CHECKED:
+        return _not_checked(f, evidence)
     why = {
         "exited": f"it {h.detail} before answering",
         "timed out": f"it did not answer initialize and tools/list: {h.detail}",
@@ -79,12 +84,24 @@ def _stdio(f: McpFacts, evidence: list[str]) -> Result:
                 docs=DOCS)  # fmt: skip
 
 
+NOT_CHECKED = ("budget", "cancelled")  # the run's time or the run itself ended before this server's turn
+
+
+def _not_checked(f: McpFacts, evidence: list[str]) -> Result:
+    return warn(f"{f.server.id}: not checked: {f.handshake.detail}", *evidence,
+                remediation="claude-preflight's time for the MCP family (check_timeout_s) ran out, or the run was "
+                "stopped, before this server's turn. Check the MCP servers alone, with more time:\n"
+                "  claude-preflight -k mcp -o check_timeout_s=120", docs=DOCS)  # fmt: skip
+
+
 def _http(f: McpFacts, evidence: list[str]) -> Result:
     server = f.server
     evidence.append(f"url: {f.shape.url}")
     if f.not_started:
         return ok(f"{server.id}: configuration is valid ({f.not_started})", *evidence)
     h = f.handshake
+    if h.failure in NOT_CHECKED:
+        return _not_checked(f, evidence)
     if h.failure is None:
         what = "initialize answered" if server.transport == "http" else "the event stream opened"
         return ok(f"{server.id}: {what} in {h.seconds:.1f} s ({h.detail})", *evidence)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
 from claude_preflight.policy import Policy
 from claude_preflight.probes.install import is_native
 from claude_preflight.probes.memory import CgroupMemory, Meminfo, OomEvidence, WslFacts
 from claude_preflight.probes.processes import ClaudeProcess
 from claude_preflight.probes.sessions import RegistryEntry, UngracefulProject
+from claude_preflight.values import local_time
 
 GIB = 1024**3
 MIB = 1024**2
@@ -235,9 +234,7 @@ def evaluate_killed_sessions(
         return ok("no session was killed without a clean exit")
     evidence, steps = [], []
     for entry in stale:
-        when = (
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.started_at_ms / 1000)) if entry.started_at_ms else "?"
-        )
+        when = local_time(entry.started_at_ms)
         why = "its process is gone" if entry.live_start is None else "its pid now belongs to another process"
         evidence.append(
             f"{entry.file}: session {entry.session_id} in {entry.cwd}, started {when}, pid {entry.pid}: {why}"

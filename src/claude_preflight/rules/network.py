@@ -10,6 +10,7 @@ from claude_preflight.policy import Policy
 from claude_preflight.probes.http import Exchange
 from claude_preflight.probes.network import CaFile, Credential, Survey, Timeouts
 from claude_preflight.redact import mask
+from claude_preflight.values import whole_number
 
 DOCS_AUTH = "https://code.claude.com/docs/en/iam"
 DOCS_NET = "https://code.claude.com/docs/en/network-config"
@@ -37,6 +38,12 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
                     remediation="Claude Code finds no API key, token, apiKeyHelper or login, so every request fails "
                     "(or `claude -p` stops at the login prompt). Log in once with:\n  claude /login\n"
                     "or export a key in your shell profile:\n  export ANTHROPIC_API_KEY=sk-ant-...", docs=DOCS_AUTH)  # fmt: skip
+    if c.untrusted:
+        command = c.detail[0].split(": ", 1)[-1]
+        return skip("apiKeyHelper not run: it comes from the project's own settings and this folder is not trusted",
+                    *evidence, "Claude Code runs nothing a project's files define until you accept its trust dialog; "
+                    "neither does claude-preflight. Read the command; if you trust it, check it by hand with:",
+                    f"  {command}")  # fmt: skip
     if c.error:
         return fail(f"apiKeyHelper failed: {c.error}", *evidence,
                     remediation="Claude Code runs apiKeyHelper before requests; when it fails, every request is "
@@ -121,7 +128,8 @@ def evaluate_key(s: Survey) -> Result:
                     remediation="Use an https:// base URL (or a gateway on this machine), or the key can be read "
                     "by anyone on the path:\n  export ANTHROPIC_BASE_URL=https://...", docs=DOCS_NET)  # fmt: skip
     if s.key_check is None:
-        return skip(f"no key to check ({c.source}{': ' + c.error if c.error else ''})")
+        why = c.error or ("not run: this folder is not trusted" if c.untrusted else "")
+        return skip(f"no key to check ({c.source}{': ' + why if why else ''})")
     x = s.key_check
     if not x.ok:
         return _failed_phase(x, s.base)
@@ -270,13 +278,16 @@ def evaluate_timeouts(t: Timeouts) -> Result:
         if raw is None:
             values[name] = default
             continue
-        try:
-            values[name] = int(raw)
-        except ValueError:
+        number = whole_number(raw)
+        if number is None:
             values[name] = default
-            problems.append(f"{name}={raw!r} is not a whole number")
+            shown = raw if len(raw) <= 40 else f"{raw[:20]}… ({len(raw)} characters)"
+            problems.append(f"{name}={shown!r} is not a whole number Claude Code can use")
+        else:
+            values[name] = number
     if values["API_TIMEOUT_MS"] > 2147483647:
         problems.append(f"API_TIMEOUT_MS={values['API_TIMEOUT_MS']} overflows the timer: every request fails at once")
+        values["API_TIMEOUT_MS"] = 2147483647
     retries = values["CLAUDE_CODE_MAX_RETRIES"]
     backoff = sum(RETRY_DELAYS_S[: min(retries, len(RETRY_DELAYS_S))]) + 39 * max(0, retries - len(RETRY_DELAYS_S))
     worst = values["API_TIMEOUT_MS"] / 1000 * (retries + 1) + backoff

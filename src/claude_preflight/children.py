@@ -1,0 +1,184 @@
+"""Every process a run starts, and the guarantee that none of them (nor their descendants) outlives it.
+
+Env-level code only: `Env.run` and the MCP handshake spawn through `spawn` and end through `release`.
+
+A child starts in its own session (so its process group can be killed at once) and carries a token in its
+environment, which its descendants inherit. A server that double-forks a `setsid` daemon leaves its group and
+its parent; on Linux this process is a child subreaper while children of ours live, so such an orphan is
+re-parented to us instead of to init, and the token tells it apart from anything else we may have started. `stop_all` (interrupt, end of
+run) kills every group still registered and every tokened process still around, and queued work sees
+`cancelled` and starts nothing more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+
+TOKEN_VARIABLE = "CLAUDE_PREFLIGHT_CHILD"
+_RUN_TOKEN = uuid.uuid4().hex  # per process: a second run in the same process shares it, harmlessly
+
+_lock = threading.Lock()
+_live: dict[int, subprocess.Popen] = {}
+cancelled = threading.Event()  # set by stop_all: spawn refuses, waiting loops give up
+
+
+class Cancelled(Exception):
+    """The run is being stopped: nothing new starts."""
+
+
+def _subreaper(on: bool) -> None:
+    """While children of ours live, orphans of their descendants are re-parented to us (Linux), not to init.
+
+    Only then: otherwise a process that merely runs claude-preflight (the self-tests) would adopt every orphan
+    of its own, and an orphaned Claude Code session would look parented.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(Exception):  # best effort: without it, a daemon's orphan goes to init
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, int(on), 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def spawn(argv: list[str], environ: dict[str, str], **popen: object) -> subprocess.Popen:
+    """Start argv in a new session, tokened and registered; raises Cancelled once the run is stopping.
+
+    Raises OSError (and ValueError for a NUL byte, UnicodeEncodeError for a lone surrogate) as Popen does.
+    """
+    if cancelled.is_set():
+        raise Cancelled()
+    tokened = {**environ, TOKEN_VARIABLE: _RUN_TOKEN}
+    with _lock:  # registered before anyone else looks: release() must never take it for an orphan
+        if not _live:
+            _subreaper(True)
+        try:
+            proc = subprocess.Popen(argv, env=tokened, start_new_session=os.name == "posix", **popen)  # type: ignore[call-overload]
+        except BaseException:
+            if not _live:
+                _subreaper(False)
+            raise
+        _live[proc.pid] = proc
+    if cancelled.is_set():  # stop_all ran while we were starting it
+        release(proc)
+        raise Cancelled()
+    return proc
+
+
+def release(proc: subprocess.Popen) -> None:
+    """Kill proc, its process group and every descendant (escaped daemons included), and reap them."""
+    with _lock:
+        _live.pop(proc.pid, None)
+    _kill_group(proc.pid)
+    doomed: set[int] = set()
+    for _ in range(3):  # a process may fork while we kill: look again
+        orphans, theirs = _tokened_orphans()
+        found = (_descendants(proc.pid) | orphans | theirs) - doomed
+        for pid in found:
+            _kill(pid)
+        doomed |= found
+        if not found:
+            break
+    if proc.poll() is None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=5)
+    _reap(doomed)  # with proc gone, its killed descendants are re-parented to us (the subreaper)
+    with _lock:
+        if not _live:
+            _subreaper(False)
+
+
+def stop_all() -> None:
+    """The run is ending or interrupted: start nothing more, kill everything started."""
+    cancelled.set()
+    with _lock:
+        procs = list(_live.values())
+    for proc in procs:
+        release(proc)
+    orphans, theirs = _tokened_orphans()
+    for pid in orphans | theirs:
+        _kill(pid)
+    _reap(orphans)
+
+
+def reset() -> None:
+    """A new run in the same process (the self-tests) may start children again."""
+    cancelled.clear()
+
+
+def live_count() -> int:
+    with _lock:
+        return len(_live)
+
+
+def _kill_group(pgid: int) -> None:
+    if os.name != "posix":
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _psutil():
+    """psutil, imported when first needed (start-up cost); None where it cannot load (killing the group remains)."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    return psutil
+
+
+def _kill(pid: int) -> None:
+    psutil = _psutil()
+    if psutil is not None:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+
+
+def _descendants(pid: int) -> set[int]:
+    psutil = _psutil()
+    if psutil is None:
+        return set()
+    try:
+        return {child.pid for child in psutil.Process(pid).children(recursive=True)}
+    except psutil.Error:
+        return set()
+
+
+def _tokened_orphans() -> tuple[set[int], set[int]]:
+    """Our own unregistered children that carry this run's token (re-parented daemons), and their descendants."""
+    orphans: set[int] = set()
+    theirs: set[int] = set()
+    psutil = _psutil()
+    if psutil is None:
+        return orphans, theirs
+    with _lock:
+        registered = set(_live)
+    try:
+        children = psutil.Process().children()
+    except psutil.Error:
+        return orphans, theirs
+    for child in children:
+        if child.pid in registered:
+            continue
+        try:
+            if child.environ().get(TOKEN_VARIABLE) != _RUN_TOKEN:
+                continue
+            orphans.add(child.pid)
+            theirs.update(c.pid for c in child.children(recursive=True))
+        except psutil.Error:
+            continue
+    return orphans, theirs
+
+
+def _reap(pids: set[int]) -> None:
+    """Collect the exit status of the killed processes that are our children now; others are not ours to wait for."""
+    if os.name != "posix":
+        return
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, 0)  # SIGKILLed: returns at once; ChildProcessError: not our child
