@@ -174,3 +174,15 @@ def test_real_claude_carries_our_context_for_an_unhealthy_project_only(real_clau
     (project / ".mcp.json").unlink()
     healthy = claude_session(real_claude, tmp_path / "home2", project)
     assert not any(MARKER in body or "config.file[" in body for body in healthy)
+
+
+def test_a_broken_hook_of_the_user_is_reported_at_session_start(tmp_path):
+    home, project = homes.build(tmp_path / "h")
+    settings = json.loads((home / ".claude" / "settings.json").read_text())
+    settings["hooks"] = {
+        "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "/nonexistent/guard.sh"}]}]
+    }
+    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+    done = run_hook(json.dumps({"cwd": str(project)}), home=home, cwd=tmp_path)
+    context = json.loads(done.stdout)["hookSpecificOutput"]["additionalContext"]
+    assert "hooks.command[" in context and "/nonexistent/guard.sh" in context

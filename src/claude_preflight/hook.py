@@ -21,10 +21,11 @@ import threading
 import time
 from pathlib import Path
 
-# Families and checks that answer from files and /proc in well under a second and start nothing. Left out: the
+# Families and checks that answer from files and /proc in well under a second and start nothing (hooks and plugins
+# are read, never run). Left out: the
 # network family (sends requests), installation (runs `claude --version` while Claude Code is starting), the
 # session transcripts (can be gigabytes), the kernel log and the process table (the starting session counts).
-FAMILIES = ("config", "permissions", "disk", "memory", "mcp", "context")
+FAMILIES = ("config", "permissions", "disk", "memory", "mcp", "context", "hooks", "plugins")
 LEFT_OUT = {"memory.oom-kills", "memory.claude-processes"}
 BUDGET_S = 5.0  # the whole hook; a check not done by then is left out of the answer (the full run reports it)
 MAX_STDIN = 1 << 20
