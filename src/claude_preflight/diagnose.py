@@ -106,14 +106,36 @@ def _decode(raw: bytes) -> str:
 
 
 def match_items(items: Iterable[Item], signatures: Table, findings: Findings) -> None:
-    """Match each hit line with one line before and two after it, in one pass and constant memory."""
-    window: list[tuple[int, str, bool]] = []
+    """Match each hit line with one line before and two after it, in one pass and constant memory.
+
+    A window of raw lines seen before is answered from a cache without decoding it again: a retry
+    storm repeats the same few lines thousands of times.
+    """
+    window: list[tuple[int, bytes, bool]] = []
+    decoded: dict[bytes, tuple[str, frozenset[int]]] = {}
+    answers: dict[tuple[bytes, ...], tuple[Signature, int] | None] = {}
+
+    def decode(raw: bytes) -> tuple[str, frozenset[int]]:
+        if raw not in decoded:
+            if len(decoded) > 4096:
+                decoded.clear()
+            text = _decode(raw)
+            decoded[raw] = (text, signatures.candidates(text))
+        return decoded[raw]
 
     def evaluate(at: int) -> None:
-        hit = signatures.match_window([w[1] for w in window], at)
-        if hit:
-            text = " ".join(w[1] for w in window[hit.first : hit.last + 1])
-            findings.add(hit.signature, window[hit.first][0], text, window[hit.last][0])
+        key = tuple(w[1] for w in window[max(0, at - 1) : at + 3]) + (at > 0,)
+        if key not in answers:
+            lines = [decode(w[1]) for w in window]
+            hit = signatures.match_window([text for text, _ in lines], at, [c for _, c in lines])
+            if len(answers) > 4096:
+                answers.clear()
+            answers[key] = (hit.signature, hit.last - at) if hit else None
+        answer = answers[key]
+        if answer:
+            signature, extra = answer
+            text = " ".join(decode(w[1])[0] for w in window[at : at + extra + 1])
+            findings.add(signature, window[at][0], text, window[at + extra][0])
 
     def flush() -> None:
         for at in range(max(0, len(window) - 2), len(window)):
@@ -125,8 +147,7 @@ def match_items(items: Iterable[Item], signatures: Table, findings: Findings) ->
         if item is None:
             flush()
             continue
-        line_no, raw, hit = item
-        window.append((line_no, _decode(raw), hit))
+        window.append(item)
         if len(window) > 4:
             del window[0]
         if len(window) >= 3 and window[-3][2]:
@@ -152,34 +173,9 @@ def small_items(data: bytes) -> Iterator[Item]:
         yield from _pieces(number, raw.rstrip(b"\r"), True)
 
 
-def _anchors(signatures: Table) -> list[bytes]:
-    """A literal every match of each pattern contains (lowercase): a line can only match where one occurs."""
-    try:
-        from re import _constants as constants
-        from re import _parser as parser
-    except ImportError:  # Python 3.10
-        import sre_constants as constants  # type: ignore[no-redef]
-        import sre_parse as parser  # type: ignore[no-redef]
-    found = set()
-    for signature in signatures.signatures:
-        for pattern in signature.patterns:
-            runs, current = [], ""
-            for op, value in parser.parse(pattern.pattern):
-                # Quotes and backslashes are left out: a pasted message may carry them JSON-escaped.
-                if op == constants.LITERAL and chr(value) not in "\"'\\`" and value < 128:
-                    current += chr(value)
-                else:
-                    runs.append(current)
-                    current = ""
-            runs.append(current)
-            found.add(max(runs, key=len).strip().lower().encode())
-    # A literal that contains another is covered by the shorter one.
-    return sorted(a for a in found if a and not any(b != a and b in a for b in found))
-
-
 def anchor_items(stream: BinaryIO, signatures: Table, prefix: bytes = b"") -> Iterator[Item]:
     """Candidate lines found with bytes.find of each anchor, chunk by chunk; line numbers counted once."""
-    anchors = _anchors(signatures)
+    anchors = signatures.anchors()
     reach = max(len(a) for a in anchors)
     line_base, carry, pending = 1, b"", prefix
     while True:

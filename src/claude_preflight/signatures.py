@@ -38,6 +38,11 @@ _UNESCAPE = re.compile(r"\\+\"|(?<!\\)\\[nrt](?=[\s\\]|$)|'\\''|'\"'\"'|\\u00b7|
 _UNESCAPED = {"'\\''": "'", "'\"'\"'": "'", "\\u00b7": "·", "\\u2019": "’"}
 _FRAME = re.compile(r"[│┃║⎿⏺●❯]+|^\s*(?:>\s*)+")
 _SPACE = re.compile(r"\s+")
+_COMMON = " etaoinshrdlcumwfgypbvkjxqz"  # letters by frequency in English; anything else counts as rarer
+
+
+def _rarity(char: str) -> int:
+    return _COMMON.find(char) if char in _COMMON else len(_COMMON)
 
 
 def _unescape(match: re.Match) -> str:
@@ -96,6 +101,7 @@ class Signature:
     patterns: tuple[re.Pattern, ...]
     requires: tuple[re.Pattern, ...] = ()
     unless: tuple[re.Pattern, ...] = ()
+    anchors: tuple[str, ...] = ()  # per pattern, a lowercase literal every match of it contains
 
     def search(self, text: str) -> re.Match | None:
         for pattern in self.patterns:
@@ -106,7 +112,15 @@ class Signature:
 
     def fits(self, context: str) -> bool:
         """Its context holds what the match needs (requires) and nothing that names another cause (unless)."""
-        return all(p.search(context) for p in self.requires) and not any(p.search(context) for p in self.unless)
+        if not self.requires and not self.unless:
+            return True
+        lowered = context.lower()
+        for pattern in self.unless:
+            literal = anchor(pattern.pattern)
+            if (len(literal) >= 3 and literal not in lowered) or not pattern.search(context):
+                continue
+            return False
+        return all(pattern.search(context) for pattern in self.requires)
 
     def matches(self, line: str) -> bool:
         return bool(self.search(line)) and self.fits(line)
@@ -120,7 +134,7 @@ class Hit:
 
 
 @dataclass(frozen=True)
-class Table:
+class Table:  # frozen: the cached properties below live in __dict__
     causes: dict[str, Cause]
     signatures: tuple[Signature, ...]
     anything: re.Pattern  # every pattern at once: the fast "could this line match?" test
@@ -132,33 +146,75 @@ class Table:
             return None
         return next((sig for sig in self.signatures if sig.matches(text)), None)
 
-    def match_window(self, lines: list[str], at: int) -> Hit | None:
+    def candidates(self, line: str) -> frozenset[int]:
+        """Indexes of the signatures one of whose anchors occurs in a (cleaned, flattened) line.
+
+        An anchor whose rarest character is not in the line is skipped without a substring search.
+        """
+        lowered = line.lower()
+        found: set[int] = set()
+        by_rarest = self._by_rarest
+        for char in by_rarest.keys() & set(lowered):
+            for anchor, owners in by_rarest[char]:
+                if anchor in lowered:
+                    found.update(owners)
+        return frozenset(found)
+
+    @functools.cached_property
+    def _by_rarest(self) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+        grouped: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+        for anchor, owners in self._owners.items():
+            grouped.setdefault(max(anchor, key=_rarity), []).append((anchor, owners))
+        return grouped
+
+    def match_window(self, lines: list[str], at: int, candidates: list[frozenset[int]] | None = None) -> Hit | None:
         """The first signature matching at line `at` of `lines` (already cleaned and flattened).
 
         The match may run on into the next two lines (a message wrapped by the terminal) but must start
-        on line `at`; requires/unless look at the whole window (a line before, two after).
+        on line `at`; requires/unless look at the whole window (a line before, two after). Only
+        signatures one of whose anchors occurs in the line or the two after it run their patterns
+        (`candidates`, per line, when the caller has them already).
         """
         line = lines[at]
         if not line:
             return None
         after = lines[at + 1 : at + 3]
+        if candidates is None:
+            candidates = [self.candidates(text) for text in lines]
+        # An anchor can be cut by a wrap; the joined text is searched for anchors only when the lines gave none.
+        indexes = set().union(*candidates[at : at + 3])
         joined = " ".join([line, *after])
-        # Tested on the line alone too: a pattern anchored at the line's end ($) cannot match the join.
-        if not (self.anything.search(joined) or self.anything.search(line)):
-            return None
+        if not indexes:
+            indexes = self.candidates(joined)
+            if not indexes:
+                return None
         context = " ".join(lines[max(0, at - 1) : at + 3])
         # Offsets where each following line starts in `joined`, to tell which line a match ends on.
         starts, offset = [], len(line) + 1
         for extra in after:
             starts.append(offset)
             offset += len(extra) + 1
-        for sig in self.signatures:
+        for index in sorted(indexes):
+            sig = self.signatures[index]
             found = sig.search(line) or sig.search(joined)
             if found is None or found.start() >= len(line) or not sig.fits(context):
                 continue
             last = at + sum(1 for s in starts if found.end() > s)
             return Hit(sig, at, last)
         return None
+
+    @functools.cached_property
+    def _owners(self) -> dict[str, tuple[int, ...]]:
+        owners: dict[str, list[int]] = {}
+        for index, sig in enumerate(self.signatures):
+            for anchor in sig.anchors:
+                owners.setdefault(anchor, []).append(index)
+        return {anchor: tuple(dict.fromkeys(found)) for anchor, found in owners.items()}
+
+    def anchors(self) -> list[bytes]:
+        """Every anchor, as bytes; one that contains another is covered by the shorter one."""
+        found = set(self._owners)
+        return sorted(a.encode() for a in found if not any(b != a and b in a for b in found))
 
     def transcript_causes(self) -> list[Cause]:
         """The causes an API error line in a transcript can show (sessions.crash-signatures targets)."""
@@ -167,6 +223,30 @@ class Table:
     def categories(self) -> list[str]:
         """Every category id, in table order: the documented, stable list."""
         return list(dict.fromkeys(sig.category for sig in self.signatures))
+
+
+@functools.cache
+def anchor(pattern: str) -> str:
+    """The longest literal every match of a pattern contains, lowercased.
+
+    Quotes, backslashes and non-ASCII characters end a literal: a pasted message may carry them
+    JSON-escaped or garbled, so raw bytes need not hold them as written.
+    """
+    try:
+        from re import _constants as constants
+        from re import _parser as parser
+    except ImportError:  # Python 3.10
+        import sre_constants as constants  # type: ignore[no-redef]
+        import sre_parse as parser  # type: ignore[no-redef]
+    runs, current = [], ""
+    for op, value in parser.parse(pattern):
+        if op == constants.LITERAL and chr(value) not in "\"'\\`" and value < 128:
+            current += chr(value)
+        else:
+            runs.append(current)
+            current = ""
+    runs.append(current)
+    return max(runs, key=lambda run: len(run.strip())).strip().lower()
 
 
 def parse(document: dict) -> Table:
@@ -195,6 +275,7 @@ def parse(document: dict) -> Table:
             compiled(s["patterns"], s.get("case_sensitive", False)),
             compiled(s.get("requires", []), False),
             compiled(s.get("unless", []), False),
+            tuple(anchor(p) for p in s["patterns"]),
         )
         for s in document["signatures"]
     )
