@@ -38,7 +38,8 @@ _UNESCAPE = re.compile(r"\\+\"|(?<!\\)\\[nrt](?=[\s\\]|$)|'\\''|'\"'\"'|\\u00b7|
 _UNESCAPED = {"'\\''": "'", "'\"'\"'": "'", "\\u00b7": "·", "\\u2019": "’"}
 _FRAME = re.compile(r"[│┃║⎿⏺●❯]+|^\s*(?:>\s*)+")
 _SPACE = re.compile(r"\s+")
-_COMMON = " etaoinshrdlcumwfgypbvkjxqz"  # letters by frequency in English; anything else counts as rarer
+_COMMON = " etaoinsrhldcum:-./pgfwybv,k"  # by frequency in log text; anything else counts as rarer
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _rarity(char: str) -> int:
@@ -149,22 +150,47 @@ class Table:  # frozen: the cached properties below live in __dict__
     def candidates(self, line: str) -> frozenset[int]:
         """Indexes of the signatures one of whose anchors occurs in a (cleaned, flattened) line.
 
-        An anchor whose rarest character is not in the line is skipped without a substring search.
+        Anchors without digits are looked up in the line with its digits removed, and that answer is
+        cached: log lines that differ only in timestamps and counters share it. The few anchors with
+        digits are looked for in the line itself.
         """
         lowered = line.lower()
+        found = set(self._letter_candidates(_DIGITS.sub("", lowered)))
+        for anchor, owners in self._digit_anchors:
+            if anchor in lowered:
+                found.update(owners)
+        return frozenset(found)
+
+    def _letter_candidates(self, lowered: str) -> frozenset[int]:
+        cache = self._candidate_cache
+        if lowered in cache:
+            return cache[lowered]
         found: set[int] = set()
         by_rarest = self._by_rarest
         for char in by_rarest.keys() & set(lowered):
             for anchor, owners in by_rarest[char]:
                 if anchor in lowered:
                     found.update(owners)
-        return frozenset(found)
+        if len(cache) > 8192:
+            cache.clear()
+        cache[lowered] = frozenset(found)
+        return cache[lowered]
+
+    @functools.cached_property
+    def _candidate_cache(self) -> dict[str, frozenset[int]]:
+        return {}
+
+    @functools.cached_property
+    def _digit_anchors(self) -> list[tuple[str, tuple[int, ...]]]:
+        return [(anchor, owners) for anchor, owners in self._owners.items() if _DIGITS.search(anchor)]
 
     @functools.cached_property
     def _by_rarest(self) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+        # Each anchor filed under its rarest character: a line without that character skips it unread.
         grouped: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
         for anchor, owners in self._owners.items():
-            grouped.setdefault(max(anchor, key=_rarity), []).append((anchor, owners))
+            if not _DIGITS.search(anchor):
+                grouped.setdefault(max(anchor, key=_rarity), []).append((anchor, owners))
         return grouped
 
     def match_window(self, lines: list[str], at: int, candidates: list[frozenset[int]] | None = None) -> Hit | None:
