@@ -277,6 +277,16 @@ def test_input_without_a_newline_is_streamed(monkeypatch, path):
     assert len(found.text) <= diagnose.MAX_LINE
 
 
+def test_big_file_through_the_cli(tmp_path):
+    """Over the paste size the file goes to the prefilter (grep reads it by name): same causes, same lines."""
+    log = tmp_path / "big.log"
+    noise = "".join(f"INFO request {i} served in {i % 97} ms\n" for i in range(60000))
+    log.write_text(noise + "API Error (Connection error.) \u00b7 Retrying in 1 seconds\n" + noise + "Killed\n")
+    assert log.stat().st_size > diagnose.SMALL
+    causes = json.loads(cli(str(log), "--json").stdout)["causes"]
+    assert [(c["category"], c["line"]) for c in causes] == [("network-connection", 60001), ("oom-killed", 120002)]
+
+
 def test_stdin_without_a_newline_through_the_cli():
     blob = b"z" * (3 << 20) + b" Raw mode is not supported on the current process.stdin"
     done = cli("-", "--json", stdin=blob)

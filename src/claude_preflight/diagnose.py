@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -237,7 +235,7 @@ def _line_end(data: bytes, start: int, end: int) -> int:
 
 def gnu_grep(env: Env) -> str | None:
     """GNU grep, if this machine has one: its -E -i over raw bytes is the fast prefilter for big logs."""
-    path = env.which("grep") if hasattr(env, "which") else shutil.which("grep")
+    path = env.which("grep")
     if not path:
         return None
     try:
@@ -252,7 +250,9 @@ def grep_pattern(pattern: str) -> str:
     return pattern.replace('"', '\\\\*"')
 
 
-def grep_items(grep: str, source: str | None, stream: BinaryIO | None, prefix: bytes) -> Iterator[Item]:
+def grep_items(
+    grep: str, source: str | None, stream: BinaryIO | None, prefix: bytes, environ: dict[str, str]
+) -> Iterator[Item]:
     """Lines grep -E -i finds with any table pattern, with one line of context before and two after."""
     command = [grep, "-E", "-i", "-a", "-n", "-B1", "-A2"]
     for pattern in raw_patterns():
@@ -263,7 +263,7 @@ def grep_items(grep: str, source: str | None, stream: BinaryIO | None, prefix: b
         stdin=subprocess.PIPE if source is None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "LC_ALL": "C"},
+        env={**environ, "LC_ALL": "C"},  # bytes, not characters: fast, and -i folds ASCII only
     )
     feeder = None
     if source is None:
@@ -338,9 +338,10 @@ def scan_stream(stream: BinaryIO, signatures: Table, env: Env | None = None, sou
     if len(head) <= SMALL:
         match_items(small_items(head), signatures, findings)
         return findings.result()
-    grep = gnu_grep(env or Env(home=Path.home(), project=Path.cwd()))
+    env = env or Env(home=Path.home(), project=Path.cwd())
+    grep = gnu_grep(env)
     if grep:
-        items = grep_items(grep, source, None if source else stream, b"" if source else head)
+        items = grep_items(grep, source, None if source else stream, b"" if source else head, dict(env.environ))
     else:
         items = anchor_items(stream, signatures, head)
     match_items(items, signatures, findings)
@@ -380,7 +381,7 @@ def _by_id(signatures: Table, signature_id: str) -> Signature:
     return next(s for s in signatures.signatures if s.id == signature_id)
 
 
-def secrets_of(environ: dict[str, str] | os._Environ) -> list[str]:
+def secrets_of(environ: Mapping[str, str]) -> list[str]:
     """Values of this shell's environment variables whose names say they are secrets (*_KEY, *_TOKEN ...)."""
     return [value for name, value in environ.items() if is_secret_name(name) and value]
 
