@@ -27,7 +27,8 @@ CHUNK = 4 << 20
 SMALL = 1 << 20  # a paste: every line is cleaned and matched, so colour codes inside a phrase cannot hide it
 PIECE = 64 << 10  # a longer line is matched in pieces of this size (a 400 MB line without a newline stays linear)
 OVERLAP = 512  # bytes a piece repeats from the one before, so a message across the cut is still seen
-MAX_LINE = 500  # characters of a matching line that are shown
+MAX_LINE = 240  # characters of a matching line that are shown
+EXCERPT_BEFORE = 60  # of them, before the match
 
 # One item of a candidate stream: (line number, raw line or piece, whether the prefilter hit it).
 # None separates runs of lines that are not consecutive.
@@ -90,7 +91,7 @@ class Findings:
         if signature.id in found.matches:
             found.matches[signature.id].count += 1
         else:
-            found.matches[signature.id] = Match(signature, line, text[:MAX_LINE])
+            found.matches[signature.id] = Match(signature, line, text[: MAX_LINE + 2])
 
     def result(self) -> list[Found]:
         return list(self.by_cause.values())
@@ -111,7 +112,7 @@ def match_items(items: Iterable[Item], signatures: Table, findings: Findings) ->
     """
     window: list[tuple[int, bytes, bool]] = []
     decoded: dict[bytes, tuple[str, frozenset[int]]] = {}
-    answers: dict[tuple[bytes, ...], tuple[Signature, int] | None] = {}
+    answers: dict[tuple[bytes, ...], tuple[Signature, int, int] | None] = {}
 
     def decode(raw: bytes) -> tuple[str, frozenset[int]]:
         if raw not in decoded:
@@ -128,12 +129,12 @@ def match_items(items: Iterable[Item], signatures: Table, findings: Findings) ->
             hit = signatures.match_window([text for text, _ in lines], at, [c for _, c in lines])
             if len(answers) > 4096:
                 answers.clear()
-            answers[key] = (hit.signature, hit.last - at) if hit else None
+            answers[key] = (hit.signature, hit.last - at, hit.start) if hit else None
         answer = answers[key]
         if answer:
-            signature, extra = answer
+            signature, extra, start = answer
             text = " ".join(decode(w[1])[0] for w in window[at : at + extra + 1])
-            findings.add(signature, window[at][0], text, window[at + extra][0])
+            findings.add(signature, window[at][0], excerpt(text, start), window[at + extra][0])
 
     def flush() -> None:
         for at in range(max(0, len(window) - 2), len(window)):
@@ -151,6 +152,13 @@ def match_items(items: Iterable[Item], signatures: Table, findings: Findings) ->
         if len(window) >= 3 and window[-3][2]:
             evaluate(len(window) - 3)
     flush()
+
+
+def excerpt(text: str, start: int) -> str:
+    """The part of a (long) line around where the match starts, marked with … where cut."""
+    begin = max(0, start - EXCERPT_BEFORE)
+    end = begin + MAX_LINE
+    return ("…" if begin else "") + text[begin:end] + ("…" if end < len(text) else "")
 
 
 def _pieces(line_no: int, raw: bytes, hit: bool) -> Iterator[tuple[int, bytes, bool]]:

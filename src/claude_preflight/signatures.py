@@ -132,6 +132,7 @@ class Hit:
     signature: Signature
     first: int  # index (in the window) of the line the match starts on
     last: int  # index of the line it ends on
+    start: int = 0  # where in that line the match starts
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,7 @@ class Table:  # frozen: the cached properties below live in __dict__
             if found is None or found.start() >= len(line) or not sig.fits(context):
                 continue
             last = at + sum(1 for s in starts if found.end() > s)
-            return Hit(sig, at, last)
+            return Hit(sig, at, last, found.start())
         return None
 
     @functools.cached_property
