@@ -42,7 +42,8 @@ def test_transcript_damage(env, policy, target):
             elif target.id == "image":
                 done.append(repairs.strip_images(env, scan, policy.image_max_px, live))
     repaired = [r for r in done if r is not None]
-    return rules.evaluate_damage(target, scans, limits, repaired, policy.session_days, policy.fix)
+    fix = rules.fix_command("sessions.transcript-damage", env.home, env.project, policy.all_sessions)
+    return rules.evaluate_damage(target, scans, limits, repaired, policy.session_days, policy.fix, fix)
 
 
 @check("sessions.index", targets=_indexes)
@@ -51,7 +52,8 @@ def test_session_index(env, policy, target):
     if policy.fix:
         live = repairs.live_session_ids(env)
         repair = repairs.rebuild_index(env, target, _all(env, policy), policy.line_limit_bytes, live)
-    return rules.evaluate_index(target, repair, env.shown)
+    fix = rules.fix_command("sessions.index", env.home, env.project, policy.all_sessions)
+    return rules.evaluate_index(target, repair, env.shown, fix)
 
 
 @check("sessions.history")
