@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,12 @@ def test_facts_measured_on_claude_code_2_1_332():
     assert set(schema.HOOK_TYPES) >= {"command", "prompt", "agent", "http"}
 
 
+def test_the_json_report_names_the_schema_release():
+    from claude_preflight.report import json_document
+
+    assert json_document([], "2.1.330")["host"]["settings_schema_version"] == schema.CLI_VERSION
+
+
 def test_spec_reads_zod_trees():
     assert generator.spec({"t": "optional", "inner": {"t": "array", "element": {"t": "string"}}}) == {
         "type": "string[]"
@@ -66,8 +73,6 @@ def test_the_generator_writes_the_vendored_file(tmp_path):
     out = tmp_path / "settings-schema.json"
     out.write_text((ROOT / "src/claude_preflight/data/settings-schema.json").read_text())
     tarball = next(tmp_path.glob("*.tgz"))
-    import tarfile
-
     with tarfile.open(tarball) as archive:
         archive.extractall(tmp_path, filter="data")
     assert generator.main(["--package-dir", str(tmp_path / "package"), "--out", str(out)]) == 0
