@@ -101,6 +101,7 @@ CASES: list[Case] = [
     Case("skip-deniedMcpServers-entry", {"deniedMcpServers": [5]}, cls="entry skipped"),
     Case("skip-extraKnownMarketplaces-entry", {"extraKnownMarketplaces": {"m": 5}}, cls="entry skipped"),
     Case("skip-teammateMode", {"teammateMode": "x"}, cls="entry skipped"),
+    Case("skip-alias-additionalMarketplaces", {"additionalMarketplaces": 5}, cls="entry skipped"),
     Case("skip-allow-entry-number", {"permissions": {"allow": ["Bash", 5]}}, cls="entry skipped"),
     # env values that are not strings are converted.
     Case("env-number", {"env": {"BASH_DEFAULT_TIMEOUT_MS": 60000}}, cls="env"),

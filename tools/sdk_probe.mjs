@@ -165,4 +165,10 @@ const hookTypes = handlerDef.options
   ? handlerDef.options.flatMap((o) => unwrap(o)._zod.def.shape?.type?._zod.def.values ?? [])
   : [];
 
-console.log(JSON.stringify({ keys, hook_cases: hookCases, hook_types: hookTypes }));
+// Old names Claude Code still reads, under the name it reports them by: [{alias, canonical}, ...].
+const aliasList = src.match(/=\[((?:\{alias:"[A-Za-z]+",canonical:"[A-Za-z]+"\},?)+)\]/);
+const aliases = aliasList
+  ? Object.fromEntries([...aliasList[1].matchAll(/alias:"([A-Za-z]+)",canonical:"([A-Za-z]+)"/g)].map((m) => [m[1], m[2]]))
+  : {};
+
+console.log(JSON.stringify({ keys, hook_cases: hookCases, hook_types: hookTypes, aliases }));

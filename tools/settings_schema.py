@@ -180,6 +180,8 @@ def build(sdk_version: str, documented: list[str], events: list[str], probed: di
             key["managed_only"] = True
         if name not in documented:
             key["documented"] = False
+        if name in probed.get("aliases", {}):
+            key["alias_of"] = probed["aliases"][name]
         tree = _unwrap(entry["schema"])
         if entry.get("fields") and tree["t"] == "object":
             key["fields"] = {

@@ -286,7 +286,8 @@ def schema_findings(data: dict, managed: bool = False) -> SchemaFindings:
         elif key == "hooks" and isinstance(value, dict):
             _check_hooks(value, found)
         else:
-            _check_value(value, spec, key, found)
+            # Claude Code reports an old name by its new one: name both, so its message and ours can be matched.
+            _check_value(value, spec, f"{key} (read as {spec.alias_of})" if spec.alias_of else key, found)
     return found
 
 

@@ -34,6 +34,7 @@ class KeySpec:
     ignores_invalid: bool = False
     managed_only: bool = False
     documented: bool = True
+    alias_of: str | None = None  # an old name Claude Code reads, and reports, as this key
 
 
 def _spec(raw: dict) -> KeySpec:
@@ -51,6 +52,7 @@ def _spec(raw: dict) -> KeySpec:
         ignores_invalid=raw.get("ignores_invalid", False),
         managed_only=raw.get("managed_only", False),
         documented=raw.get("documented", True),
+        alias_of=raw.get("alias_of"),
     )
 
 
