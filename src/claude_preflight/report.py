@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from claude_preflight import catalogue
 from claude_preflight.outcome import Status, worst
+from claude_preflight.rules import settings_schema
 
 SCHEMA = "claude-preflight/1"
 # C0 and C1 controls, DEL, line and paragraph separators, and the bidirectional overrides that reorder what is shown.
@@ -108,6 +109,7 @@ def json_document(records: list[Record], claude_version: str | None, label: str 
             "platform": platform.platform(),
             "python": platform.python_version(),
             "claude_version": claude_version,
+            "settings_schema_version": settings_schema.CLI_VERSION,
         },
         "summary": counts(records),
         "checks": [
