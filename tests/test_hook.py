@@ -37,6 +37,7 @@ def tree(*roots: Path) -> dict[str, tuple[int, int]]:
 
 def test_unhealthy_home_gives_one_line_per_warn_and_fail_and_writes_nothing(tmp_path):
     home, project = homes.build(tmp_path / "d", damaged=True)
+    (project / ".mcp.json").write_text('{"mcpServers": {')  # found only through the hook input's cwd
     before = tree(home, project)
     stdin = json.dumps(
         {"session_id": "s1", "cwd": str(project), "hook_event_name": "SessionStart", "source": "startup"}
@@ -46,8 +47,11 @@ def test_unhealthy_home_gives_one_line_per_warn_and_fail_and_writes_nothing(tmp_
     answer = json.loads(done.stdout)
     assert answer["hookSpecificOutput"]["hookEventName"] == "SessionStart"
     context = answer["hookSpecificOutput"]["additionalContext"].splitlines()
-    assert context[1].startswith("FAIL config.file[user-settings]: user settings is not valid JSON")
-    assert "WARN config.file[project-settings]: project settings: 1 key(s)" in "\n".join(context)  # cwd: the project
+    assert any(line.startswith("FAIL config.file[user-settings]: user settings is not valid JSON") for line in context)
+    statuses = [line.split()[0] for line in context[1:]]
+    assert statuses == sorted(statuses)  # fails first
+    assert "WARN config.corrupt-backups: 1 corrupted copy of .claude.json found" in context
+    assert any(line.startswith("FAIL config.file[project-mcp]:") for line in context)  # cwd: the project
     assert all(line.startswith(("FAIL ", "WARN ")) for line in context[1:])
     assert tree(home, project) == before and sorted(tmp_path.iterdir()) == [tmp_path / "d"]
 

@@ -167,6 +167,10 @@ def test_html_report_has_status_remediation_and_family_tiles(pytester, damaged):
     result = run_suite(pytester, *damaged)
     html = (pytester.path / "reports" / "claude-preflight.html").read_text()
     assert "<th>Summary</th>" in html and ">Status</th>" in html
+    from claude_preflight.rules import settings_schema
+
+    if getattr(settings_schema, "CLI_VERSION", None):  # the environment names the schema's Claude Code release
+        assert f"<th>Settings schema</th><td>Claude Code {settings_schema.CLI_VERSION}</td>" in html
     assert 'id="preflight-summary"' in html and 'id="preflight-static"' in html
     assert 'class="preflight-tile" data-status="fail"' in html  # the config family
     static = html.split('id="preflight-static"', 1)[1].split("</section>", 1)[0]
