@@ -7,6 +7,7 @@ and sysroot) and real processes, so every probe runs against real files without 
 from __future__ import annotations
 
 import atexit
+import calendar
 import contextlib
 import os
 import pwd
@@ -120,6 +121,14 @@ class Env:
         if path == "~" or path.startswith("~/"):
             return self.home / path[2:]
         return Path(path)
+
+    @property
+    def managed_dir(self) -> Path:
+        """Where an organisation's managed-settings.json, managed-mcp.json and CLAUDE.md live (Claude Code's own
+        choice by platform), under the sysroot."""
+        return self.sys_path(
+            "/Library/Application Support/ClaudeCode" if self.platform == "darwin" else "/etc/claude-code"
+        )
 
     def sys_path(self, path: str) -> Path:
         """A system path (/proc/..., /etc/...) under the sysroot."""
@@ -291,6 +300,8 @@ class Env:
 
     def process_table(self) -> dict[int, tuple[str, int]]:
         """pid -> (name, parent pid) of every process: one pass over /proc (the sysroot's in a simulation)."""
+        if self.simulated and self.platform == "darwin":
+            return {pid: (row.name, row.ppid) for pid, row in _ps_rows(self).items()}
         if self.simulated:
             return _procfs_table(self)
         import psutil
@@ -302,6 +313,8 @@ class Env:
 
     def process_details(self, pid: int, attrs: list[str]) -> dict | None:
         """psutil-named attributes of one process (None where denied); None when it is gone."""
+        if self.simulated and self.platform == "darwin":
+            return _ps_details(self, pid, attrs)
         if self.simulated:
             return _procfs_details(self, pid, attrs)
         import psutil
@@ -312,6 +325,8 @@ class Env:
             return None
 
     def pid_exists(self, pid: int) -> bool:
+        if self.simulated and self.platform == "darwin":
+            return pid in _ps_rows(self)
         if self.simulated:
             return self.exists(self.sys_path(f"/proc/{pid}"))
         import psutil
@@ -557,3 +572,88 @@ def _start_time(env: Env, fields: list[str]) -> float | None:
     except (IndexError, ValueError, StopIteration, OSError):
         return None
     return boot + ticks / 100  # USER_HZ is 100 on every Linux Claude Code runs on
+
+
+# -- a simulated Mac (--platform darwin --sysroot): the process table from the tree's `ps` stand-in -------------
+# macOS has no /proc. Claude Code itself reads a process's start as `LC_ALL=C TZ=UTC ps -o lstart= -p <pid>`
+# (procStart in ~/.claude/sessions/<pid>.json); the same columns give the whole table here.
+PS_TABLE = ("-axo", "pid=,ppid=,uid=,rss=,tty=,lstart=,comm=")
+PS_ARGS = ("-axo", "pid=,args=")
+LSTART = "%a %b %d %H:%M:%S %Y"
+
+
+@dataclass(frozen=True)
+class _PsRow:
+    pid: int
+    ppid: int
+    uid: int
+    rss_kib: int
+    tty: str | None
+    start: float | None
+    comm: str  # the executable's path (or name)
+    args: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.comm.rsplit("/", 1)[-1][:16]  # p_comm: what psutil's name() gives on macOS
+
+
+def lstart_text(when: float) -> str:
+    """A start time as `LC_ALL=C TZ=UTC ps -o lstart=` prints it (what Claude Code records as procStart)."""
+    stamp = time.gmtime(when)
+    return time.strftime(f"%a %b {stamp.tm_mday:2d} %H:%M:%S %Y", stamp)
+
+
+def _ps_run(env: Env, options: tuple[str, ...]) -> str:
+    binary = env.system_command("ps")
+    if not binary:
+        return ""
+    import dataclasses
+
+    plain = dataclasses.replace(env, environ={**env.environ, "LC_ALL": "C", "TZ": "UTC"})
+    try:
+        run = plain.run([binary, *options], timeout=5)
+    except OSError:
+        return ""
+    return run.stdout if run.returncode == 0 else ""
+
+
+def _ps_rows(env: Env) -> dict[int, _PsRow]:
+    args: dict[int, tuple[str, ...]] = {}
+    for line in _ps_run(env, PS_ARGS).splitlines():
+        pid, _, rest = line.strip().partition(" ")
+        if pid.isdigit():
+            args[int(pid)] = tuple(rest.split())
+    rows = {}
+    for line in _ps_run(env, PS_TABLE).splitlines():
+        fields = line.split(None, 10)  # pid ppid uid rss tty + 5 lstart words + comm (may hold spaces)
+        if len(fields) < 11 or not all(f.lstrip("-").isdigit() for f in fields[:4]):
+            continue
+        try:
+            start = calendar.timegm(time.strptime(" ".join(fields[5:10]), LSTART))
+        except ValueError:
+            start = None
+        pid = int(fields[0])
+        tty = None if fields[4] in ("??", "-") else fields[4]
+        rows[pid] = _PsRow(pid, int(fields[1]), int(fields[2]), int(fields[3]), tty, start, fields[10].strip(),
+                           args.get(pid, ()))  # fmt: skip
+    return rows
+
+
+def _ps_details(env: Env, pid: int, attrs: list[str]) -> dict | None:
+    row = _ps_rows(env).get(pid)
+    if row is None:
+        return None
+    facts = {
+        "pid": pid,
+        "ppid": row.ppid,
+        "name": row.name,
+        "exe": row.comm if row.comm.startswith("/") else "",
+        "cmdline": list(row.args),
+        "uids": _Uids(row.uid, row.uid, row.uid),
+        "username": env.user_name(row.uid),
+        "create_time": row.start,
+        "memory_info": _Memory(row.rss_kib * 1024),
+        "terminal": row.tty,
+    }
+    return {name: facts.get(name) for name in attrs}

@@ -15,6 +15,13 @@ from claude_preflight.values import whole_number
 DOCS_AUTH = "https://code.claude.com/docs/en/iam"
 DOCS_NET = "https://code.claude.com/docs/en/network-config"
 RETRY_DELAYS_S = (0.6, 1.1, 2.5, 4.5, 9.8, 18, 34, 36, 32, 39)  # Claude Code 2.1.330's backoff, observed
+KEYCHAIN_LOCKED = """\
+On macOS Claude Code keeps its login in the login Keychain. In an SSH session (or after the keychain locked itself)
+it cannot read it, and Claude Code stops with an authentication error. Unlock it in this session:
+  security unlock-keychain ~/Library/Keychains/login.keychain-db
+For unattended runs, make a long-lived token once on a desktop session and export it instead:
+  claude setup-token
+  export CLAUDE_CODE_OAUTH_TOKEN=...   # in ~/.zshrc"""
 HANG = (
     "Claude Code retries a rejected key 10 times (about 190 s): it looks like a 3-minute hang before "
     '"Invalid API key · Fix external API key".'
@@ -38,6 +45,9 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
                     remediation="Claude Code finds no API key, token, apiKeyHelper or login, so every request fails "
                     "(or `claude -p` stops at the login prompt). Log in once with:\n  claude /login\n"
                     "or export a key in your shell profile:\n  export ANTHROPIC_API_KEY=sk-ant-...", docs=DOCS_AUTH)  # fmt: skip
+    if c.source == "keychain-locked":
+        return fail("the login Keychain is locked: Claude Code cannot read your login", *evidence,
+                    remediation=KEYCHAIN_LOCKED, docs=DOCS_AUTH)  # fmt: skip
     if c.untrusted:
         command = c.detail[0].split(": ", 1)[-1]
         return skip("apiKeyHelper not run: it comes from the project's own settings and this folder is not trusted",
