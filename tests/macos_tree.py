@@ -370,7 +370,7 @@ def write_cases() -> None:
         memory(root / "sysroot", pressure, free)
     # memory.oom-kills
     root = _case("memory.oom-kills", "darwin-jetsam-killed-claude",
-                 {"-": {"status": "fail", "words": ["jetsam killed Claude Code 2 time(s)", "2.1.37 (pid 6056)",
+                 {"-": {"status": "fail", "words": ["jetsam killed Claude Code 1 time(s)", "2.1.37 (pid 6056)",
                                                     "vm-pageshortage", "largest process 2.1.37", "claude --resume"]}},
                  "A JetsamEvent report in /Library/Logs/DiagnosticReports kills the native Claude Code (listed under "
                  "its version), and the unified log has jetsam's own line for it.",

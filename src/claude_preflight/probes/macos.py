@@ -228,6 +228,9 @@ def jetsam(env: Env, timeout: float, max_age_days: float) -> MacOom:
                     others += 1
         reports.append(JetsamReport(str(path), when, largest, count, footprint))
     source, lines, log_others, error = _unified_log(env, timeout)
+    # The same kill is in a report and in the log: count it once (by pid).
+    reported = {f"pid {kill.pid} " for kill in kills}
+    lines = tuple(line for line in lines if not any(pid in line for pid in reported))
     dirs = tuple(str(d) for d in report_dirs(env))
     return MacOom(dirs, tuple(reports), tuple(kills), others, source, lines, log_others, error)
 

@@ -1,0 +1,199 @@
+"""The whole suite judging a Mac, on Linux: `--platform darwin --sysroot S` over a prepared Mac tree whose stand-in
+executables print recorded real macOS outputs (tests/macos_tree.py names the source of each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import homes
+import macos_tree as mac
+import pytest
+from test_plugin import run_suite
+
+from claude_preflight import catalogue
+from claude_preflight.probes import macos
+
+DAY = 86400.0
+
+
+def build_mac(root: Path, damaged: bool) -> tuple[Path, Path, Path]:
+    """A Mac: the realistic home and project, a sysroot with the Mac's own tools, a native Claude Code."""
+    home, project = homes.build(root, damaged=damaged)
+    sysroot = root / "sysroot"
+    now = time.time()
+    mac.memory(sysroot, pressure=4 if damaged else 1, free=7 if damaged else 66)
+    mac.launchctl(sysroot, "256" if damaged else "65536", "unlimited" if damaged else "200000")
+    mac.write_executable(sysroot / "usr/bin/security", mac.security({"Claude Code-credentials": mac.LOGIN_ITEM}))
+    mac.write_executable(home / ".local/share/claude/versions/2.1.330", mac.claude_binary("2.1.330"))
+    mac.write_executable(
+        sysroot / "usr/bin/python3", "#!/bin/sh\n# Stand-in: macOS /usr/bin/python3\necho Python 3.9.6\n"
+    )
+    for tool in ("node", "npx"):  # Homebrew's node@22 (the home's MCP servers start with npx)
+        mac.write_executable(
+            sysroot / f"opt/homebrew/bin/{tool}", "#!/bin/sh\n# Stand-in: Homebrew node 22\necho v22.11.0\n"
+        )
+    (home / ".local/bin").mkdir(parents=True, exist_ok=True)
+    (home / ".local/bin/claude").symlink_to("../share/claude/versions/2.1.330")
+    rows = [(1, 0, 0, 12000, "??", now - 40 * DAY, "/sbin/launchd", "/sbin/launchd"),
+            (900, 1, 0, 8000, "ttys001", now - DAY, "/bin/zsh", "-zsh"),
+            (901, 900, 0, 300_000, "ttys001", now - 3600, "/Users/dev/.local/share/claude/versions/2.1.330", "claude")]  # fmt: skip
+    if damaged:
+        # 23 idle sessions adopted by launchd, 19.5 GB between them (the report this project began with); each left
+        # its registry entry, and its pid still runs with the start Claude Code recorded: alive, not killed.
+        for n in range(23):
+            pid, started = 5000 + n, now - (2 + n / 10) * DAY
+            rows.append((pid, 1, 0, 870_000, "??", started, "/Users/dev/.local/share/claude/versions/2.1.330",
+                         "claude --resume"))  # fmt: skip
+            mac.session_entry(home / ".claude", pid, f"0b5c5e1e-0000-4000-8000-{pid:012d}", str(project), started,
+                              mac.lstart(started))  # fmt: skip
+        report = sysroot / "Library/Logs/DiagnosticReports/JetsamEvent-2026-11-30-113747.ips"
+        mac.write(report, mac.jetsam_report("2026-11-30 11:37:47.00 +0900", killed_claude=True))
+        mac.unified_log(sysroot, [mac.JETSAM_LOG_CLAUDE])
+        mac.write(sysroot / "Library/Application Support/ClaudeCode/managed-settings.json", '{"permissions": {,}}')
+    else:
+        mac.unified_log(sysroot, [])
+    mac.write_executable(sysroot / "bin/ps", mac.ps(rows))
+    return home, project, sysroot
+
+
+@pytest.fixture
+def mac_environment(monkeypatch, tmp_path):
+    """The shell a Mac user runs from: PATH of Homebrew, ~/.local/bin and the system (all under the sysroot)."""
+    for name in list(os.environ):
+        if name.startswith(("ANTHROPIC_", "CLAUDE_", "AWS_", "NODE_", "CLOUD_ML", "GOOGLE_")) or name in (
+            "MCP_TIMEOUT",
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("USER", "dev")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+
+    def use(home: Path, sysroot: Path) -> None:
+        monkeypatch.setenv("PATH", mac.os_environ_path(sysroot, home))
+
+    return use
+
+
+def run_mac(pytester, mac_environment, root: Path, damaged: bool) -> dict[str, list[dict]]:
+    home, project, sysroot = build_mac(root, damaged)
+    mac_environment(home, sysroot)
+    out = pytester.path / "mac.json"
+    run_suite(pytester, home, project, "--platform", "darwin", "--sysroot", str(sysroot), "--offline",
+              "--no-mcp-start", "--json", str(out), machine=True)  # fmt: skip
+    by_id: dict[str, list[dict]] = {}
+    for check in json.loads(out.read_text())["checks"]:
+        by_id.setdefault(check["id"], []).append(check)
+    return by_id
+
+
+def statuses(by_id: dict[str, list[dict]]) -> dict[str, str]:
+    order = ["error", "fail", "warn", "ok", "skip"]
+    return {cid: min((c["status"] for c in checks), key=order.index) for cid, checks in by_id.items()}
+
+
+# Every check's verdict (the worst over its targets) on a healthy Mac, and why it is right there.
+HEALTHY = {
+    "config.file": "ok",
+    "config.corrupt-backups": "ok",
+    "context.memory-files": "ok",
+    "context.state-file": "ok",
+    "disk.space": "ok",  # statvfs of the temp directory this test runs in (not simulated)
+    "install.claude": "ok",  # the native build in ~/.local/bin
+    "install.known-bad": "ok",
+    "install.node": "ok",  # Homebrew's node 22 for the home's npx MCP servers
+    "install.auto-update": "skip",  # no npm-global installation
+    "install.ripgrep": "ok",  # the native build brings its own
+    "install.shell-snapshots": "skip",
+    "install.os-limits": "ok",  # launchctl maxfiles 65536 200000
+    "install.cpu": "ok",  # Apple Silicon
+    "install.terminal": "ok",
+    "mcp.server": "ok",  # --no-mcp-start: static checks only
+    "mcp.context": "skip",
+    "memory.headroom": "ok",  # pressure level 1, 66% free; swap 67% used is not judged on macOS
+    "memory.cgroup": "skip",  # no cgroups on macOS
+    "memory.oom-kills": "ok",  # no JetsamEvent report, no memorystatus kill in the unified log
+    "memory.wsl": "skip",
+    "memory.heap-flags": "skip",
+    "memory.claude-processes": "ok",  # one session in a terminal
+    "memory.killed-sessions": "ok",
+    "network.credentials": "ok",  # the OAuth login in the login Keychain
+    "network.api-key": "skip",  # --offline
+    "network.latency": "skip",
+    "network.ca-certs": "skip",
+    "network.tls": "skip",
+    "network.streaming": "skip",
+    "network.timeouts": "ok",
+    "permissions.path": "ok",
+    "permissions.ownership": "ok",
+    "sessions.crash-signatures": "ok",
+    "sessions.transcript-damage": "ok",
+    "sessions.index": "skip",
+    "sessions.history": "ok",
+}
+# The damaged Mac: what changes, and why.
+DAMAGED = {
+    **HEALTHY,
+    "config.file": "fail",  # the corrupt managed settings in /Library/Application Support/ClaudeCode (and the home's)
+    "config.corrupt-backups": "warn",  # the home's .claude.json.corrupted copy
+    "memory.headroom": "fail",  # kern.memorystatus_vm_pressure_level 4
+    "memory.oom-kills": "fail",  # a JetsamEvent report and the unified log: jetsam killed 2.1.37
+    "memory.claude-processes": "fail",  # 24 sessions, 19.4 GiB of 16 GiB; 23 orphaned
+    "memory.killed-sessions": "warn",  # the home's registry entry for pid 15510, which ps does not list
+    "install.os-limits": "warn",  # launchd's soft maxfiles 256
+    "sessions.crash-signatures": "warn",  # the home's 401/429/500 sessions
+    "sessions.transcript-damage": "warn",  # the home's torn transcript
+}
+
+
+def test_a_healthy_mac_passes_every_mac_check(pytester, mac_environment, tmp_path):
+    by_id = run_mac(pytester, mac_environment, tmp_path / "healthy", damaged=False)
+    got = statuses(by_id)
+    assert set(HEALTHY) == {info.id for info in catalogue.CATALOGUE}, "every check has its expected verdict"
+    assert got == HEALTHY
+    assert "error" not in got.values()
+    text = json.dumps(by_id)
+    assert "login Keychain, service 'Claude Code-credentials', account 'dev'" in text
+    assert mac.FAKE_ACCESS not in text and mac.FAKE_REFRESH not in text, "the Keychain secret never reaches a report"
+    assert "inotify" not in by_id["install.os-limits"][0]["summary"]
+
+
+def test_a_damaged_mac_gets_each_cause_with_its_mac_fix(pytester, mac_environment, tmp_path):
+    by_id = run_mac(pytester, mac_environment, tmp_path / "damaged", damaged=True)
+    got = statuses(by_id)
+    assert got == DAMAGED
+    assert "error" not in got.values()
+
+    def text(cid: str) -> str:
+        return json.dumps(by_id[cid])
+
+    assert "memory pressure is critical" in text("memory.headroom")
+    assert "jetsam killed Claude Code 1 time(s)" in text("memory.oom-kills") and "2.1.37" in text("memory.oom-kills")
+    assert "23 orphaned session(s)" in text("memory.claude-processes") and "kill 5022" in text(
+        "memory.claude-processes"
+    )
+    assert "open-file limit is 256" in text("install.os-limits") and "launchctl limit maxfiles" in text(
+        "install.os-limits"
+    )
+    managed = [c for c in by_id["config.file"] if "ClaudeCode/managed-settings.json" in (c["target"] or "")]
+    assert managed and managed[0]["status"] == "fail"
+    assert "/Library/Application Support/ClaudeCode/managed-settings.json" in json.dumps(managed)
+    assert got["network.credentials"] == "ok", "the Keychain login is present on the damaged Mac too"
+    assert mac.FAKE_ACCESS not in json.dumps(by_id)
+
+
+def test_the_keychain_service_name_follows_claude_codes_rule():
+    """Claude Code 2.1.330: `Claude Code${suffix}${kind}` + (CLAUDE_CONFIG_DIR set ? "-" + sha256(dir NFC)[:8] : "")."""
+    from claude_preflight.env import Env
+
+    plain = Env(home=Path("/Users/dev"), project=Path("/"), environ={}, platform="darwin")
+    assert macos.keychain_service(plain) == "Claude Code-credentials"
+    assert macos.keychain_service(plain, "") == "Claude Code"
+    custom = Env(home=Path("/Users/dev"), project=Path("/"), environ={"CLAUDE_CONFIG_DIR": "/Users/dev/.claude-work"})
+    import hashlib
+
+    digest = hashlib.sha256(b"/Users/dev/.claude-work").hexdigest()[:8]
+    assert macos.keychain_service(custom) == f"Claude Code-credentials-{digest}"
+    assert macos.keychain_account(Env(home=Path("/"), project=Path("/"), environ={"USER": "a b"})) == "claude-code-user"
