@@ -32,7 +32,7 @@ def test_node(env, policy):
     facts = install.node_facts(
         env, _running(env, policy), [c for c in commands if isinstance(c, str)], policy.probe_timeout_s
     )
-    return rules.evaluate_node(facts, memory.wsl_facts(env, policy.probe_timeout_s).is_wsl)
+    return rules.evaluate_node(facts, memory.wsl_facts(env, policy.probe_timeout_s).is_wsl, env.platform)
 
 
 @check("install.auto-update")

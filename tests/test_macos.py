@@ -197,3 +197,52 @@ def test_the_keychain_service_name_follows_claude_codes_rule():
     digest = hashlib.sha256(b"/Users/dev/.claude-work").hexdigest()[:8]
     assert macos.keychain_service(custom) == f"Claude Code-credentials-{digest}"
     assert macos.keychain_account(Env(home=Path("/"), project=Path("/"), environ={"USER": "a b"})) == "claude-code-user"
+
+
+def certificates_standin(pems: list[str]) -> str:
+    """`security find-certificate -a -p <keychain>` prints every certificate as PEM, one after another (the PEM
+    blocks of the real command); find-generic-password finds nothing (exit 44)."""
+    import shlex
+
+    body = "".join(pems)
+    return f"""#!/bin/sh
+# Stand-in for macOS security: find-certificate -a -p prints the keychain's certificates as PEM.
+case "$1" in
+  find-certificate) printf '%s' {shlex.quote(body)}; exit 0 ;;
+esac
+printf '%s\\n' {shlex.quote(mac.NOT_FOUND)} >&2
+exit 44
+"""
+
+
+@pytest.mark.parametrize("in_keychain", [True, False])
+def test_a_corporate_ca_in_the_keychain_is_trusted_as_claude_code_trusts_it(tmp_path, in_keychain):
+    """A real HTTPS server on 127.0.0.1 whose CA is not in Python's trust store: on a Mac whose Keychain holds that
+    CA, Claude Code trusts it (ok); without it, the fix says how to add it to the Keychain."""
+    from caserunner import load_checks
+    from servers import tls_api
+
+    from claude_preflight.checking import REGISTRY, run
+    from claude_preflight.env import Env
+    from claude_preflight.outcome import Status
+    from claude_preflight.policy import Policy
+
+    server, ca = tls_api(tmp_path)
+    try:
+        sysroot, home = tmp_path / "sysroot", tmp_path / "home"
+        home.mkdir()
+        other = "-----BEGIN CERTIFICATE-----\nnot one\n-----END CERTIFICATE-----\n"
+        pems = [ca.read_text()] if in_keychain else [other]
+        mac.write_executable(sysroot / "usr/bin/security", certificates_standin(pems))
+        env = Env(home=home, project=tmp_path, sysroot=sysroot, platform="darwin",
+                  environ={"PATH": mac.os_environ_path(sysroot, home), "ANTHROPIC_BASE_URL": f"https://localhost:{server.port}"})  # fmt: skip
+        load_checks()
+        result = run(REGISTRY["network.tls"], env, Policy(network_timeout_s=1.5, probe_timeout_s=2))
+    finally:
+        server.stop()
+    if in_keychain:
+        assert result.status is Status.OK, result.text()
+        assert "in the macOS Keychain" in result.summary and "Preflight Test Corp" in result.text()
+    else:
+        assert result.status is Status.FAIL, result.text()
+        assert "security add-trusted-cert" in result.remediation and "~/.zshrc" in result.remediation

@@ -307,6 +307,7 @@ class Survey:
     refused: str | None = None  # why the key was not sent
     samples: list[http.Exchange] = field(default_factory=list)
     stream: http.Exchange | None = None
+    platform: str = "linux"  # the system it was measured on (fix texts differ: getent vs dscacheutil)
 
 
 def _auth_headers(credential: Credential) -> dict[str, str]:
@@ -328,7 +329,7 @@ def survey(env: Env, policy) -> Survey:
 def _run_survey(env: Env, policy) -> Survey:
     base = base_url(env)
     credential = credentials(env, policy.probe_timeout_s, policy.config_max_bytes)
-    result = Survey(base, credential)
+    result = Survey(base, credential, platform=env.platform)
     extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS") if ca_file(env, policy.config_max_bytes).state == "ok" else None
     common = {"environ": env.environ, "timeout": policy.network_timeout_s, "extra_ca": extra_ca}
     parts = urlsplit(base)

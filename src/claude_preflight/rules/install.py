@@ -111,13 +111,16 @@ def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> R
                 "  export DISABLE_AUTOUPDATER=1", docs=b.issue)  # fmt: skip
 
 
-def evaluate_node(n: NodeFacts, wsl: bool) -> Result:
+def evaluate_node(n: NodeFacts, wsl: bool, platform: str = "linux") -> Result:
     if not n.needed_by:
         return skip("the native build does not use Node, and no MCP server is started with npx/node")
     evidence = [*n.needed_by, f"node: {n.node or 'not found'}" + (f" ({n.version})" if n.version else "")]
     if n.engines:
         evidence.append(f"engines.node {n.engines} ({n.engines_from})")
     install = "Install Linux Node.js 22 (for example with nvm: nvm install 22) and put it first on PATH."
+    if platform == "darwin":
+        install = ("Install Node.js 22 with Homebrew and put it first on PATH (in ~/.zshrc):\n  brew install node@22\n"
+                   '  export PATH="$(brew --prefix node@22)/bin:$PATH"')  # fmt: skip
     if not n.node:
         return fail("Node.js is needed here but `node` is not on PATH", *evidence,
                     remediation=f"'exec: node: not found': {install}", docs=DOCS_SETUP)  # fmt: skip
