@@ -246,3 +246,36 @@ def test_a_corporate_ca_in_the_keychain_is_trusted_as_claude_code_trusts_it(tmp_
     else:
         assert result.status is Status.FAIL, result.text()
         assert "security add-trusted-cert" in result.remediation and "~/.zshrc" in result.remediation
+
+
+def test_tcc_refusal_names_privacy_protection_not_mode_bits(tmp_path):
+    """MOCK, said so: macOS privacy protection (TCC) cannot exist on Linux, so this Env's directory open fails with
+    EPERM the way a Mac's does under ~/Documents for a terminal without the grant. The directory is real and its mode
+    bits allow everything: only opening it tells."""
+    import errno
+
+    from caserunner import load_checks
+
+    from claude_preflight.checking import REGISTRY, run_targets
+    from claude_preflight.env import Env
+    from claude_preflight.policy import Policy
+
+    documents = tmp_path / "home" / "Documents" / "app"
+    documents.mkdir(parents=True)
+
+    class TccEnv(Env):
+        @staticmethod
+        def list_errno(directory: Path) -> int | None:
+            return errno.EPERM if "Documents" in str(directory) else Env.list_errno(directory)
+
+    env = TccEnv(home=tmp_path / "home", project=documents, sysroot=tmp_path / "sysroot", platform="darwin",
+                 environ={"PATH": "/nonexistent", "TMPDIR": str(tmp_path)})  # fmt: skip
+    load_checks()
+    results = {t.id: r for t, r in run_targets(REGISTRY["permissions.path"], env, Policy())}
+    project = results["project-dir"]
+    assert project.status.value == "fail", project.text()
+    assert "privacy protection (TCC)" in project.summary and "Privacy & Security" in project.remediation
+    linux = TccEnv(home=tmp_path / "home", project=documents, environ={"TMPDIR": str(tmp_path)}, platform="linux")
+    assert {t.id: r for t, r in run_targets(REGISTRY["permissions.path"], linux, Policy())}[
+        "project-dir"
+    ].status.value == "ok"

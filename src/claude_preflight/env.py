@@ -354,6 +354,17 @@ class Env:
         with os.scandir(path) as entries:
             return list(entries)
 
+    @staticmethod
+    def list_errno(directory: Path) -> int | None:
+        """Open a directory and read its first entry: None when that works, else the errno (EPERM from macOS
+        privacy protection, TCC, even where the mode bits allow; EACCES from the mode bits)."""
+        try:
+            with os.scandir(directory) as entries:
+                next(entries, None)
+        except OSError as exc:
+            return exc.errno
+        return None
+
     def entries(self, directory: Path) -> list[tuple[Path, os.stat_result]]:
         """A directory's entries with their lstat; [] when it cannot be listed, vanished entries left out."""
         try:
