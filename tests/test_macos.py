@@ -37,15 +37,16 @@ def build_mac(root: Path, damaged: bool) -> tuple[Path, Path, Path]:
         )
     (home / ".local/bin").mkdir(parents=True, exist_ok=True)
     (home / ".local/bin/claude").symlink_to("../share/claude/versions/2.1.330")
+    me = os.geteuid()  # the sessions are "yours": the uid this test runs as
     rows = [(1, 0, 0, 12000, "??", now - 40 * DAY, "/sbin/launchd", "/sbin/launchd"),
-            (900, 1, 0, 8000, "ttys001", now - DAY, "/bin/zsh", "-zsh"),
-            (901, 900, 0, 300_000, "ttys001", now - 3600, "/Users/dev/.local/share/claude/versions/2.1.330", "claude")]  # fmt: skip
+            (900, 1, me, 8000, "ttys001", now - DAY, "/bin/zsh", "-zsh"),
+            (901, 900, me, 300_000, "ttys001", now - 3600, "/Users/dev/.local/share/claude/versions/2.1.330", "claude")]  # fmt: skip
     if damaged:
         # 23 idle sessions adopted by launchd, 19.5 GB between them (the report this project began with); each left
         # its registry entry, and its pid still runs with the start Claude Code recorded: alive, not killed.
         for n in range(23):
             pid, started = 5000 + n, now - (2 + n / 10) * DAY
-            rows.append((pid, 1, 0, 870_000, "??", started, "/Users/dev/.local/share/claude/versions/2.1.330",
+            rows.append((pid, 1, me, 870_000, "??", started, "/Users/dev/.local/share/claude/versions/2.1.330",
                          "claude --resume"))  # fmt: skip
             mac.session_entry(home / ".claude", pid, f"0b5c5e1e-0000-4000-8000-{pid:012d}", str(project), started,
                               mac.lstart(started))  # fmt: skip

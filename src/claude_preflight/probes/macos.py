@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from claude_preflight.env import Env
+from claude_preflight.env import SYSTEM_DIRS, Env
 from claude_preflight.probes import once_per_run
 from claude_preflight.probes.memory import Meminfo, is_claude_name
 from claude_preflight.redact import remember
@@ -40,6 +40,8 @@ SYSCTL_NAMES = (
 def _command(env: Env, name: str, args: list[str], timeout: float):
     """A system tool's RunResult, or None when it is not there or cannot start."""
     binary = env.system_command(name)
+    if not binary and not env.simulated:  # a PATH without /usr/sbin (sysctl) still has the Mac's own tools
+        binary = next((f"{d}/{name}" for d in SYSTEM_DIRS if env.is_executable_file(Path(d) / name)), None)
     if not binary:
         return None
     try:
