@@ -280,3 +280,36 @@ def test_tcc_refusal_names_privacy_protection_not_mode_bits(tmp_path):
     assert {t.id: r for t, r in run_targets(REGISTRY["permissions.path"], linux, Policy())}[
         "project-dir"
     ].status.value == "ok"
+
+
+def test_a_keychain_secret_is_redacted_from_the_moment_it_is_read(tmp_path):
+    """A Keychain item's whole JSON and each token in it are secrets as soon as `security` printed them, also a
+    token with no sk-ant- prefix that no pattern would catch."""
+    from claude_preflight.env import Env
+    from claude_preflight.redact import Redactor
+
+    odd = "opaque-refresh-0123456789abcdefABCDEF"
+    item = json.dumps({"claudeAiOauth": {"accessToken": mac.FAKE_ACCESS, "refreshToken": odd, "expiresAt": 1}})
+    sysroot = tmp_path / "sysroot"
+    mac.write_executable(sysroot / "usr/bin/security", mac.security({"Claude Code-credentials": item}))
+    env = Env(home=tmp_path, project=tmp_path, sysroot=sysroot, platform="darwin", environ={"USER": "dev"})
+    from claude_preflight.probes import network
+
+    credential = network.credentials(env, 2, 1 << 20)
+    assert credential.source == "oauth" and credential.value == mac.FAKE_ACCESS
+    shown = Redactor()(f"leaked: {odd} and {item}")
+    assert odd not in shown and mac.FAKE_ACCESS not in shown and "claudeAiOauth" not in shown
+
+
+def test_mac_parsers_on_recorded_outputs():
+    assert macos.parse_swapusage("total = 1024,00M  used = 379,25M  free = 644,75M  (encrypted)") == {
+        "total": 1024 << 20, "used": int(379.25 * (1 << 20)), "free": int(644.75 * (1 << 20))}  # fmt: skip
+    size, pages = macos.parse_vm_stat(mac.VM_STAT)
+    assert size == 16384 and pages["free"] == 3857 and pages["occupied by compressor"] == 442179
+    assert macos.parse_free_percent(mac.memory_pressure(66)) == 66
+    assert macos.parse_launchctl_limit(mac.launchctl_maxfiles("256")) == (256, None)
+    assert macos.parse_launchctl_limit("\tmaxfiles    65536          200000\n") == (65536, 200000)
+    match = macos.KILLING.search(mac.JETSAM_LOG_CLAUDE)
+    assert match and match.groups() == ("6056", "2.1.37")
+    header, body = json.loads(mac.CODESIGN_IPS.splitlines()[0]), mac.CODESIGN_IPS.split("\n", 1)[1]
+    assert header["bug_type"] == "309" and "Code Signature Invalid" in body
