@@ -313,3 +313,24 @@ def test_mac_parsers_on_recorded_outputs():
     assert match and match.groups() == ("6056", "2.1.37")
     header, body = json.loads(mac.CODESIGN_IPS.splitlines()[0]), mac.CODESIGN_IPS.split("\n", 1)[1]
     assert header["bug_type"] == "309" and "Code Signature Invalid" in body
+
+
+def test_fix_under_a_mac_simulation_still_asks_this_machine_which_sessions_live(tmp_path):
+    """--fix must never rewrite a transcript a real session here is writing: a live process of this (Linux) machine,
+    registered as Claude Code registers it here (/proc starttime), stays live under --platform darwin."""
+    import subprocess
+
+    from claude_preflight.env import Env
+    from claude_preflight.probes.sessions import process_start
+    from claude_preflight.repairs import live_session_ids
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        here = Env(home=tmp_path, project=tmp_path)
+        mac.session_entry(tmp_path / ".claude", child.pid, "live-session", str(tmp_path), time.time(),
+                          process_start(here, child.pid) or "")  # fmt: skip
+        simulated = Env(home=tmp_path, project=tmp_path, sysroot=tmp_path / "sysroot", platform="darwin")
+        assert live_session_ids(simulated) == {"live-session"}
+    finally:
+        child.kill()
+        child.wait()
