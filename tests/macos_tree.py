@@ -463,6 +463,14 @@ def write_cases() -> None:
         "A terminal opened with 'Open using Rosetta': sysctl.proc_translated is 1.",
     )
     sysctl(root / "sysroot", {**SYSCTL_APPLE_SILICON, "sysctl.proc_translated": "1"})
+    mach_o = "\xcf\xfa\xed\xfe\x07\x00\x00\x01\x03\x00\x00\x00"  # MH_MAGIC_64, CPU_TYPE_X86_64 (mach/machine.h)
+    _case("install.cpu", "darwin-intel-build-under-rosetta",
+          {"-": {"status": "warn", "words": ["Intel (x86_64) build running under Rosetta", "Mach-O x86_64"]}},
+          "An x86_64 claude (the Intel build, e.g. from an Intel Homebrew in /usr/local) on Apple Silicon: the first "
+          "bytes of the binary are a 64-bit Mach-O header for CPU_TYPE_X86_64.",
+          setup=[{"op": "write", "path": "home/.local/bin/claude", "latin1": mach_o},
+                 {"op": "chmod", "path": "home/.local/bin/claude", "mode": "755"}])  # fmt: skip
+    sysctl(Path(__file__).parent / "cases/install.cpu/darwin-intel-build-under-rosetta/sysroot", SYSCTL_APPLE_SILICON)
     # install.claude
     root = _case("install.claude", "darwin-codesign-killed",
                  {"-": {"status": "fail", "words": ["SIGKILL (Code Signature Invalid)", "1 report(s)", "run a copy",

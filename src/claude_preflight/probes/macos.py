@@ -351,7 +351,9 @@ def mac_cpu(env: Env, timeout: float, claude_path: str | None) -> MacCpu:
 # -- the Keychain --------------------------------------------------------------------------------------------------
 def keychain_service(env: Env, kind: str = "-credentials") -> str:
     """Claude Code's Keychain service name: "Claude Code" + kind, and with CLAUDE_CONFIG_DIR set a suffix of the
-    first 8 hex digits of sha256(the directory, NFC) - as Claude Code 2.1.330 computes it."""
+    first 8 hex digits of sha256(the directory, NFC) - as Claude Code 2.1.330 computes it: its binary has
+    `Claude Code${OAUTH_FILE_SUFFIX}${kind}` + (CLAUDE_CONFIG_DIR unset ? "" : "-" + sha256(dir).hex[0:8]), with
+    dir = (process.env.CLAUDE_CONFIG_DIR ?? ~/.claude).normalize("NFC"), the variable as set (not expanded)."""
     custom = env.environ.get("CLAUDE_SECURESTORAGE_CONFIG_DIR")
     directory = custom if custom is not None else env.environ.get("CLAUDE_CONFIG_DIR")
     if not directory:
