@@ -104,10 +104,11 @@ LOGIN_ITEM = json.dumps(
 
 
 def security(items: dict[str, str] | None = None, locked: bool = False) -> str:
-    """A stand-in for /usr/bin/security: find-generic-password -s SERVICE -a ACCOUNT -w answers from `items`."""
+    """A stand-in for /usr/bin/security: find-generic-password -s SERVICE -a ACCOUNT -w answers from `items`, keyed
+    by "SERVICE" (any account) or "SERVICE/ACCOUNT"."""
     items = items or {}
-    cases = "\n".join(f"  {shlex.quote(service)}) printf '%s\\n' {shlex.quote(secret)}; exit 0;;"
-                      for service, secret in items.items())  # fmt: skip
+    cases = "\n".join(f"  {shlex.quote(key if '/' in key else key + '/')}*) printf '%s\\n' {shlex.quote(secret)}; exit 0;;"
+                      for key, secret in items.items())  # fmt: skip
     if locked:
         miss = f"printf '%s\\n' {shlex.quote(LOCKED)} >&2; exit 36"
     else:
@@ -116,9 +117,13 @@ def security(items: dict[str, str] | None = None, locked: bool = False) -> str:
 # Stand-in for macOS /usr/bin/security (find-generic-password -s S -a A -w). Sources: see tests/macos_tree.py
 # ({NOT_FOUND!r}: anthropics/claude-code#1552; exit 44/36: Claude Code 2.1.330's own list).
 [ "$1" = find-generic-password ] || {{ echo "security: unexpected $1" >&2; exit 1; }}
-service=""
-while [ $# -gt 0 ]; do [ "$1" = -s ] && service="$2"; shift; done
-case "$service" in
+service="" account=""
+while [ $# -gt 0 ]; do
+  [ "$1" = -s ] && service="$2"
+  [ "$1" = -a ] && account="$2"
+  shift
+done
+case "$service/$account" in
 {cases}
 esac
 {miss}
@@ -530,6 +535,20 @@ def write_cases() -> None:
         "No Keychain item and no credentials file: not logged in.",
     )
     write_executable(root / "sysroot/usr/bin/security", security({}))
+    root = _case("network.credentials", "darwin-keychain-login-beside-mcp-oauth-item",
+                 {"-": {"status": "ok", "words": ["oauth (…AAAA)", "account 'dev'"]}},
+                 "Two items with the service 'Claude Code-credentials': account 'unknown' holds only mcpOAuth (MCP "
+                 "servers' tokens), account $USER the login. Asked with -a $USER, as Claude Code asks, the login is found.")  # fmt: skip
+    mcp_only = json.dumps({"mcpOAuth": {"github|1a2b": {"accessToken": "gho_MACKEYCHAINfakeMCPtoken000000"}}})
+    write_executable(root / "sysroot/usr/bin/security", security({"Claude Code-credentials/unknown": mcp_only,
+                                                                  "Claude Code-credentials/dev": LOGIN_ITEM}))  # fmt: skip
+    root = _case(
+        "network.credentials",
+        "darwin-keychain-mcp-oauth-item-only",
+        {"-": {"status": "fail", "words": ["no credentials", "an item without claudeAiOauth"]}},
+        "The item under $USER holds only mcpOAuth: not a login; Claude Code asks you to log in.",
+    )
+    write_executable(root / "sysroot/usr/bin/security", security({"Claude Code-credentials/dev": mcp_only}))
     root = _case("network.credentials", "darwin-keychain-locked",
                  {"-": {"status": "fail", "words": ["login Keychain is locked", "security unlock-keychain",
                                                     "security exit 36", "claude setup-token"]}},
