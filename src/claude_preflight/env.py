@@ -590,7 +590,7 @@ def _start_time(env: Env, fields: list[str]) -> float | None:
 # (procStart in ~/.claude/sessions/<pid>.json); the same columns give the whole table here.
 PS_TABLE = ("-axo", "pid=,ppid=,uid=,rss=,tty=,lstart=,comm=")
 PS_ARGS = ("-axo", "pid=,args=")
-LSTART = "%a %b %d %H:%M:%S %Y"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)
@@ -611,8 +611,19 @@ class _PsRow:
 
 def lstart_text(when: float) -> str:
     """A start time as `LC_ALL=C TZ=UTC ps -o lstart=` prints it (what Claude Code records as procStart)."""
-    stamp = time.gmtime(when)
-    return time.strftime(f"%a %b {stamp.tm_mday:2d} %H:%M:%S %Y", stamp)
+    t = time.gmtime(when)
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[t.tm_wday]
+    return f"{day} {MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {t.tm_year}"
+
+
+def _lstart_seconds(words: list[str]) -> float | None:
+    """`Wed Dec  2 06:32:57 2026` (C locale, UTC) as epoch seconds, without this machine's locale."""
+    try:
+        _, month, day, clock, year = words
+        hour, minute, second = (int(n) for n in clock.split(":"))
+        return float(calendar.timegm((int(year), MONTHS.index(month) + 1, int(day), hour, minute, second)))
+    except ValueError:
+        return None
 
 
 def _ps_run(env: Env, options: tuple[str, ...]) -> str:
@@ -640,10 +651,7 @@ def _ps_rows(env: Env) -> dict[int, _PsRow]:
         fields = line.split(None, 10)  # pid ppid uid rss tty + 5 lstart words + comm (may hold spaces)
         if len(fields) < 11 or not all(f.lstrip("-").isdigit() for f in fields[:4]):
             continue
-        try:
-            start = calendar.timegm(time.strptime(" ".join(fields[5:10]), LSTART))
-        except ValueError:
-            start = None
+        start = _lstart_seconds(fields[5:10])
         pid = int(fields[0])
         tty = None if fields[4] in ("??", "-") else fields[4]
         rows[pid] = _PsRow(pid, int(fields[1]), int(fields[2]), int(fields[3]), tty, start, fields[10].strip(),

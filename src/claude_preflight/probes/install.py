@@ -32,7 +32,6 @@ class Installation:
     runs: bool  # the first `claude` on PATH: the one a shell starts
     executable: bool
     problem: str | None = None  # did not answer --version, not executable, killed by signal N
-
     package_dir: str | None = None  # npm: the @anthropic-ai/claude-code package
     on_path: bool = True
 
