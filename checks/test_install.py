@@ -42,7 +42,7 @@ def test_auto_update(env, policy):
 
 @check("install.ripgrep")
 def test_ripgrep(env, policy):
-    return rules.evaluate_ripgrep(install.ripgrep(env, _running(env, policy), policy.probe_timeout_s))
+    return rules.evaluate_ripgrep(install.ripgrep(env, _running(env, policy), policy.probe_timeout_s), env.platform)
 
 
 @check("install.shell-snapshots")

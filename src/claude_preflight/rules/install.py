@@ -153,7 +153,7 @@ def evaluate_auto_update(found: list[Installation], a: AutoUpdate) -> Result:
                 "  npm install -g @anthropic-ai/claude-code\n  # or: claude install", docs=DOCS_SETUP)  # fmt: skip
 
 
-def evaluate_ripgrep(r: Ripgrep) -> Result:
+def evaluate_ripgrep(r: Ripgrep, platform: str = "linux") -> Result:
     if not r.installed:
         return skip("no Claude Code installation runs here (see install.claude)")
     evidence = [f"bundled ripgrep: {'yes' if r.bundled else 'no'}", f"USE_BUILTIN_RIPGREP={r.use_builtin}" if r.use_builtin else "USE_BUILTIN_RIPGREP unset",
@@ -167,7 +167,8 @@ def evaluate_ripgrep(r: Ripgrep) -> Result:
     if uses_system and (not r.system or r.system_error):
         findings.append(Finding(Status.FAIL, "no working ripgrep: " + (r.system_error or "`rg` is not on PATH") +
                                 (" and USE_BUILTIN_RIPGREP=0" if r.use_builtin == "0" else ""),
-                                "Search finds nothing without ripgrep. Install it:\n  sudo apt-get install ripgrep   # or: brew install ripgrep"
+                                "Search finds nothing without ripgrep. Install it:\n  "
+                                + ("brew install ripgrep" if platform == "darwin" else "sudo apt-get install ripgrep   # or: brew install ripgrep")
                                 + ("\nor let Claude Code use its own: unset USE_BUILTIN_RIPGREP" if r.use_builtin == "0" and r.bundled else "")))  # fmt: skip
     return combine(
         findings,
