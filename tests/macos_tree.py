@@ -397,6 +397,17 @@ def write_cases() -> None:
         jetsam_report_others("2026-11-29 22:03:57.00 +0800"),
     )
     unified_log(root / "sysroot", [])
+    root = _case("memory.oom-kills", "darwin-claude-largest-not-killed",
+                 {"-": {"status": "warn", "words": ["1 jetsam event(s) name Claude Code as the largest process",
+                                                    "7 Claude Code process(es) in it"]}},
+                 "Jetsam killed maild, not Claude Code, but the native Claude Code (2.1.37) was the largest process "
+                 "(anthropics/claude-code#24583: 34 GB on an 18 GB Mac).",
+                 setup=[_fresh("sysroot/Library/Logs/DiagnosticReports/JetsamEvent-2026-11-30-115210.ips")])  # fmt: skip
+    write(
+        root / "sysroot/Library/Logs/DiagnosticReports/JetsamEvent-2026-11-30-115210.ips",
+        jetsam_report("2026-11-30 11:52:10.00 +0900", killed_claude=False),
+    )
+    unified_log(root / "sysroot", [])
     root = _case(
         "memory.oom-kills",
         "darwin-none",

@@ -343,7 +343,8 @@ def evaluate_jetsam(o: MacOom) -> Result:
                     f"other big programs and keep sessions shorter. {MAC_BIGGEST}\n{resume}", docs=DOCS)  # fmt: skip
     blamed = [r for r in o.reports if r.largest and is_claude_name(r.largest)]
     if blamed:
-        return fail(f"{len(blamed)} jetsam event(s) name Claude Code as the largest process", *evidence,
+        # Not killed itself (a warn), but the biggest process when memory ran out: the next event may take it.
+        return warn(f"{len(blamed)} jetsam event(s) name Claude Code as the largest process", *evidence,
                     remediation=f"{JETSAM} Claude Code was the biggest process when memory ran out. End leftover "
                     f"sessions and keep sessions shorter. {MAC_BIGGEST}\n{resume}", docs=DOCS)  # fmt: skip
     if o.reports or o.other_kills or o.log_other_kills:
