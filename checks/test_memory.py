@@ -55,7 +55,7 @@ def test_heap_flags(env, policy):
 @check("memory.claude-processes")
 def test_claude_processes(env, policy):
     return evaluate_processes(
-        processes.claude_processes(env),
+        processes.claude_processes(env, policy.probe_timeout_s),
         env.uid,
         _meminfo(env, policy),
         policy,

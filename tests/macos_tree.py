@@ -238,6 +238,18 @@ esac
 """
 
 
+# -- top -l 1 -stats pid,mem ----------------------------------------------------------------------------------------------
+# MEM is the physical footprint (what Activity Monitor's Memory column and jetsam count), left-aligned in five
+# characters: `12M  `, `859M `, `1314M` - captured on a real Mac, with 8 claude processes measured against footprint(1):
+# idle sessions' footprint is 1.84-2.20x their RSS (https://github.com/eneskirca/nodeterm/pull/139). The banner lines
+# (Processes:, Load Avg:, PhysMem: ...) and the `PID    MEM` header follow the same PR's description; the figures are ours.
+def top(footprints: dict[int, str]) -> str:
+    rows = "\n".join(f"{pid:<7d}{mem:<5s}" for pid, mem in footprints.items())
+    banner = ("Processes: 619 total, 3 running, 616 sleeping, 3021 threads\n2026/11/30 11:30:00\n"
+              "Load Avg: 3.42, 4.10, 4.55\nPhysMem: 15G used (2410M wired), 380M unused.\n\nPID    MEM\n")  # fmt: skip
+    return banner + rows + "\n"
+
+
 # -- writing a tree ------------------------------------------------------------------------------------------------------------
 def standin(path: Path, stdout: str = "", stderr: str = "", code: int = 0, source: str = "") -> None:
     """An executable that prints recorded output and exits with the recorded code."""
@@ -418,9 +430,11 @@ def write_cases() -> None:
     # memory.claude-processes
     root = _case("memory.claude-processes", "darwin-orphans",
                  {"-": {"status": "warn", "words": ["4 orphaned session(s) older than 24 h", "kill 4242", "kill 4245",
-                                                    "jetsam judges by physical footprint", "of 16.0 GiB RAM"]}},
+                                                    "footprint 859 MiB (RSS 410 MiB)", "physical footprint (top's MEM",
+                                                    "3.4 GiB of 16.0 GiB RAM"]}},
                  "Four native sessions (comm 2.1.37) adopted by launchd with no terminal, read through the ps stand-in.")  # fmt: skip
     write_executable(root / "sysroot/bin/ps", ps(ps_rows(4)))
+    standin(root / "sysroot/usr/bin/top", top({n: "859M" for n in range(4242, 4246)}), source="eneskirca/nodeterm#139")
     memory(root / "sysroot")
     # memory.killed-sessions
     rows = ps_rows(1, orphaned=False)

@@ -46,7 +46,7 @@ def build_mac(root: Path, damaged: bool) -> tuple[Path, Path, Path]:
         # its registry entry, and its pid still runs with the start Claude Code recorded: alive, not killed.
         for n in range(23):
             pid, started = 5000 + n, now - (2 + n / 10) * DAY
-            rows.append((pid, 1, me, 870_000, "??", started, "/Users/dev/.local/share/claude/versions/2.1.330",
+            rows.append((pid, 1, me, 450_000, "??", started, "/Users/dev/.local/share/claude/versions/2.1.330",
                          "claude --resume"))  # fmt: skip
             mac.session_entry(home / ".claude", pid, f"0b5c5e1e-0000-4000-8000-{pid:012d}", str(project), started,
                               mac.lstart(started))  # fmt: skip
@@ -57,6 +57,9 @@ def build_mac(root: Path, damaged: bool) -> tuple[Path, Path, Path]:
     else:
         mac.unified_log(sysroot, [])
     mac.write_executable(sysroot / "bin/ps", mac.ps(rows))
+    # Idle sessions' footprint is about twice their RSS (compressed pages): 23 x 870 MB = the 19.5 GB of the report.
+    footprints = {row[0]: "870M" if row[0] >= 5000 else f"{row[3] // 1024}M" for row in rows}
+    mac.standin(sysroot / "usr/bin/top", mac.top(footprints), source="eneskirca/nodeterm#139")
     return home, project, sysroot
 
 
@@ -141,7 +144,7 @@ DAMAGED = {
     "config.corrupt-backups": "warn",  # the home's .claude.json.corrupted copy
     "memory.headroom": "fail",  # kern.memorystatus_vm_pressure_level 4
     "memory.oom-kills": "fail",  # a JetsamEvent report and the unified log: jetsam killed 2.1.37
-    "memory.claude-processes": "fail",  # 24 sessions, 19.4 GiB of 16 GiB; 23 orphaned
+    "memory.claude-processes": "fail",  # 24 sessions, 19.8 GiB footprint of 16 GiB; 23 orphaned
     "memory.killed-sessions": "warn",  # the home's registry entry for pid 15510, which ps does not list
     "install.os-limits": "warn",  # launchd's soft maxfiles 256
     "sessions.crash-signatures": "warn",  # the home's 401/429/500 sessions
@@ -307,6 +310,8 @@ def test_mac_parsers_on_recorded_outputs():
     size, pages = macos.parse_vm_stat(mac.VM_STAT)
     assert size == 16384 and pages["free"] == 3857 and pages["occupied by compressor"] == 442179
     assert macos.parse_free_percent(mac.memory_pressure(66)) == 66
+    assert macos.parse_top_footprints(mac.top({7132: "1066M", 440: "1.5G", 12: "512B", 99996: "8160K"})) == {
+        7132: 1066 << 20, 440: int(1.5 * (1 << 30)), 12: 512, 99996: 8160 << 10}  # fmt: skip
     assert macos.parse_launchctl_limit(mac.launchctl_maxfiles("256")) == (256, None)
     assert macos.parse_launchctl_limit("\tmaxfiles    65536          200000\n") == (65536, 200000)
     match = macos.KILLING.search(mac.JETSAM_LOG_CLAUDE)

@@ -135,6 +135,31 @@ def meminfo(env: Env, timeout: float) -> Meminfo | None:
     return Meminfo(m.total, available, swap_total, swap_total - (m.swap_used or 0), "sysctl hw.memsize")
 
 
+# -- physical footprint: what jetsam, Activity Monitor's Memory column and `footprint(1)` count --------------------
+TOP_ROW = re.compile(r"^\s*(\d+)\s+(\d+(?:\.\d+)?)([BKMGT])[+-]?\s*$")
+TOP_UNIT = {"B": 1, **UNIT}
+
+
+def parse_top_footprints(text: str) -> dict[int, int]:
+    """`top -l 1 -stats pid,mem`: a banner, a `PID MEM` header, then rows such as `7132   1066M` (MEM left-aligned,
+    so it may carry trailing spaces). Only rows of that shape count: a banner line is never read as a process."""
+    found = {}
+    for line in text.splitlines():
+        match = TOP_ROW.match(line)
+        if match:
+            found[int(match.group(1))] = int(float(match.group(2)) * TOP_UNIT[match.group(3)])
+    return found
+
+
+def footprints(env: Env, timeout: float) -> dict[int, int] | None:
+    """pid -> physical footprint in bytes for every process (one `top` sample); None when top did not answer.
+    -n: top prints at most that many processes, and a process left out would read as no figure."""
+    run = _command(env, "top", ["-l", "1", "-n", "100000", "-stats", "pid,mem"], timeout)
+    if run is None or run.timed_out or run.returncode != 0:
+        return None
+    return parse_top_footprints(run.stdout) or None
+
+
 # -- jetsam ------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class JetsamKill:

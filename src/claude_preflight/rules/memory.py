@@ -191,20 +191,26 @@ def evaluate_heap(heap_mb: int | None, version: str | None, mem: Meminfo | None,
 
 
 def _describe(p: ClaudeProcess) -> str:
-    kids = f" (+{len(p.children)} child process(es), {p.children_rss / MIB:.0f} MiB)" if p.children else ""
+    kids = f" (+{len(p.children)} child process(es), {p.children_size / MIB:.0f} MiB)" if p.children else ""
     flags = [p.tty or "no tty"]
     if p.orphaned:
         flags.append("orphaned")
     if p.stream_json:
         flags.append("--output-format stream-json")
-    return (f"pid {p.pid} ({p.user}), age {age(p.age_s)}, RSS {p.rss / MIB:.0f} MiB{kids}, parent {p.ppid}, "
+    size = (
+        f"footprint {p.footprint / MIB:.0f} MiB (RSS {p.rss / MIB:.0f} MiB)"
+        if p.footprint is not None
+        else f"RSS {p.rss / MIB:.0f} MiB"
+    )
+    return (f"pid {p.pid} ({p.user}), age {age(p.age_s)}, {size}{kids}, parent {p.ppid}, "
             f"{', '.join(flags)}: {p.command}")  # fmt: skip
 
 
 MAC_FIGURE = (
-    "RSS as ps shows it; jetsam judges by physical footprint, which also counts compressed memory "
-    "(Activity Monitor's Memory column, `footprint <pid>`), so the real figure can be larger"
+    "RSS as ps shows it (top gave no footprint); jetsam judges by physical footprint, which also counts compressed "
+    "memory (Activity Monitor's Memory column, `footprint <pid>`), so the real figure can be larger"
 )
+FOOTPRINT = "physical footprint (top's MEM column: what jetsam and Activity Monitor's Memory column count)"
 
 
 def evaluate_processes(
@@ -213,15 +219,17 @@ def evaluate_processes(
     own = [p for p in procs if p.uid == uid]
     others = [p for p in procs if p.uid != uid]
     evidence = [_describe(p) for p in own] + [f"other user: {_describe(p)}" for p in others]
-    if figure != "RSS" and procs:
+    if any(p.footprint is not None for p in procs):
+        evidence.append(f"memory figures: {FOOTPRINT}")
+    elif figure != "RSS" and procs:
         evidence.append(f"memory figures: {figure}")
     if not own:
         return ok("no Claude Code process of yours is running", *evidence)
-    rss = sum(p.rss + p.children_rss for p in own)
+    rss = sum(p.size + p.children_size for p in own)  # footprint where measured (macOS), else RSS
     evidence.append(f"together (yours, with children): {gib(rss)}" + (f" of {gib(mem.total)} RAM" if mem else ""))
     old_orphans = [p for p in own if p.orphaned and p.age_s > policy.claude_orphan_warn_hours * 3600]
     orphans = [p for p in own if p.orphaned]
-    ends = "\n".join(f"  kill {p.pid}    # {age(p.age_s)} old, {p.rss / MIB:.0f} MiB, orphaned" for p in orphans)
+    ends = "\n".join(f"  kill {p.pid}    # {age(p.age_s)} old, {p.size / MIB:.0f} MiB, orphaned" for p in orphans)
     advice = (
         "Leftover sessions pile up (one report: 23 idle sessions, 19.5 GB on a 16 GB machine) until the OS kills "
         "the one you are using. End the ones you no longer need (claude-preflight never kills anything)"
