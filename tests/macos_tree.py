@@ -321,12 +321,20 @@ MAC_PATH = "{root}/sysroot/opt/homebrew/bin:{root}/home/.local/bin:{root}/sysroo
 
 
 def _case(
-    check: str, name: str, expect: dict, comment: str, env: dict | None = None, setup: list | None = None
+    check: str,
+    name: str,
+    expect: dict,
+    comment: str,
+    env: dict | None = None,
+    setup: list | None = None,
+    user: str | None = None,
 ) -> Path:
     root = Path(__file__).parent / "cases" / check / name
     spec = {"comment": comment, "platform": "darwin", "env": {"PATH": MAC_PATH, "USER": "dev", **(env or {})}}
     if setup:
         spec["setup"] = setup
+    if user:
+        spec["user"] = user
     spec["expect"] = expect
     write(root / "case.json", json.dumps(spec, indent=1) + "\n")
     return root
@@ -420,6 +428,13 @@ def write_cases() -> None:
         jetsam_report("2026-11-30 11:52:10.00 +0900", killed_claude=False),
     )
     unified_log(root / "sysroot", [])
+    report = "sysroot/Library/Logs/DiagnosticReports/JetsamEvent-2026-11-30-120000.ips"
+    _case("memory.oom-kills", "darwin-report-not-readable",
+          {"-": {"status": "skip", "words": ["1 jetsam report(s) could not be read", "JetsamEvent-2026-11-30-120000.ips"]}},
+          "A JetsamEvent report this user cannot read (another owner, mode 0640): not an all-clear.",
+          user="unprivileged",
+          setup=[{"op": "write", "path": report, "text": "{}"}, _fresh(report),
+                 {"op": "chown", "path": report, "owner": "root"}, {"op": "chmod", "path": report, "mode": "640"}])  # fmt: skip
     root = _case(
         "memory.oom-kills",
         "darwin-none",

@@ -198,6 +198,7 @@ class MacOom:
     log_claude_lines: tuple[str, ...]
     log_other_kills: int
     log_error: str | None
+    unreadable: tuple[str, ...] = ()  # reports that could not be read (permissions) or parsed
 
 
 def report_dirs(env: Env) -> list[Path]:
@@ -229,10 +230,11 @@ def _reports(env: Env, prefix: str, max_age_days: float) -> list[Path]:
 
 
 def jetsam(env: Env, timeout: float, max_age_days: float) -> MacOom:
-    reports, kills, others = [], [], 0
+    reports, kills, others, unreadable = [], [], 0, []
     for path in _reports(env, "JetsamEvent-", max_age_days):
         parsed = read_ips(env, path)
         if parsed is None:
+            unreadable.append(str(path))
             continue
         header, body = parsed
         status = body.get("memoryStatus") if isinstance(body.get("memoryStatus"), dict) else {}
@@ -259,7 +261,7 @@ def jetsam(env: Env, timeout: float, max_age_days: float) -> MacOom:
     reported = {f"pid {kill.pid} " for kill in kills}
     lines = tuple(line for line in lines if not any(pid in line for pid in reported))
     dirs = tuple(str(d) for d in report_dirs(env))
-    return MacOom(dirs, tuple(reports), tuple(kills), others, source, lines, log_others, error)
+    return MacOom(dirs, tuple(reports), tuple(kills), others, source, lines, log_others, error, tuple(unreadable))
 
 
 KILLING = re.compile(r"memorystatus: killing(?:_\w+)? (?:process )?(?:pid )?(\d+) \[([^\]]+)\]")

@@ -358,6 +358,10 @@ def evaluate_jetsam(o: MacOom) -> Result:
     if o.reports or o.other_kills or o.log_other_kills:
         return warn(f"this Mac ran out of memory {len(o.reports)} time(s) (jetsam events; none killed Claude Code)",
                     *evidence, remediation=f"Claude Code may be next. {JETSAM} {MAC_BIGGEST}", docs=DOCS)  # fmt: skip
+    if o.unreadable:
+        return skip(f"{len(o.unreadable)} jetsam report(s) could not be read", *evidence,
+                    *(f"not readable: {path}" for path in o.unreadable[-5:]),
+                    "they are readable by administrators: run claude-preflight from an admin account to judge them")  # fmt: skip
     if not o.log_source and not o.reports:
         return ok("no jetsam report on this Mac", *evidence)
     return ok("no jetsam kill", *evidence)
