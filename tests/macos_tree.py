@@ -474,7 +474,7 @@ def write_cases() -> None:
     # install.os-limits
     root = _case("install.os-limits", "darwin-maxfiles-256",
                  {"-": {"status": "warn", "words": ["open-file limit is 256 (under 4096)", "launchctl limit maxfiles",
-                                                    "~/.zshrc", "no inotify on macOS"]}},
+                                                    "~/.zshrc"]}},
                  "launchd's default soft limit (256) for a terminal started from the Dock.")  # fmt: skip
     launchctl(root / "sysroot", "256")
     sysctl(root / "sysroot", SYSCTL_APPLE_SILICON)

@@ -270,7 +270,6 @@ def evaluate_limits_mac(lim: MacLimits, min_nofile: int) -> Result:
                 f"kern.maxfiles = {shown(lim.kern_maxfiles)}, kern.maxfilesperproc = {shown(lim.kern_maxfilesperproc)}"]  # fmt: skip
     if lim.own_soft is not None:
         evidence.append(f"this shell's open-file limit (ulimit -n): {lim.own_soft}")
-    evidence.append("no inotify on macOS: Claude Code watches files with FSEvents/kqueue")
     findings = []
     lowest = min((v for v in (lim.launchd_soft, lim.own_soft) if v is not None), default=None)
     if lowest is not None and lowest < min_nofile:
