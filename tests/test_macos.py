@@ -161,7 +161,8 @@ def test_a_healthy_mac_passes_every_mac_check(pytester, mac_environment, tmp_pat
     text = json.dumps(by_id)
     assert "login Keychain, service 'Claude Code-credentials', account 'dev'" in text
     assert mac.FAKE_ACCESS not in text and mac.FAKE_REFRESH not in text, "the Keychain secret never reaches a report"
-    assert "inotify" not in json.dumps(by_id["install.os-limits"]), "macOS has no inotify"
+    limits = by_id["install.os-limits"][0]
+    assert "inotify" not in json.dumps([limits["summary"], limits["evidence"], limits["remediation"]]), "no inotify"
 
 
 def test_a_damaged_mac_gets_each_cause_with_its_mac_fix(pytester, mac_environment, tmp_path):
