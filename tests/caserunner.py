@@ -10,6 +10,7 @@ A case directory holds an input tree (home/, project/, sysroot/; any may be abse
   env      extra environment ({root} is the materialised case root; TMPDIR defaults to {root}/tmp)
   options  threshold overrides, as with `-o name=value`
   user     "unprivileged": run as uid 65534 in a forked child (root bypasses permission checks)
+  platform the system the case plays ("darwin"); its stand-ins under sysroot/usr/bin etc. name their sources
   expect   {target id or "*": {"status": ..., "words": [...]}}; "-" is the target of an unparametrised check
   others   status every unlisted target must have (optional)
 """
@@ -145,7 +146,9 @@ def build_env(case: Case, root: Path) -> Env:
     environ.update({k: v.format(root=root) for k, v in case.spec.get("env", {}).items()})
     project = root / case.spec.get("project", "project")
     project.mkdir(parents=True, exist_ok=True)
-    return Env(home=root / "home", project=project, sysroot=root / "sysroot", environ=environ)
+    platform = case.spec.get("platform")  # "darwin": a Mac played by sysroot/ and its stand-in executables
+    extra = {"platform": platform} if platform else {}
+    return Env(home=root / "home", project=project, sysroot=root / "sysroot", environ=environ, **extra)
 
 
 def evaluate(check_id: str, env: Env, policy: Policy) -> dict[str, dict]:

@@ -7,6 +7,7 @@ and sysroot) and real processes, so every probe runs against real files without 
 from __future__ import annotations
 
 import atexit
+import calendar
 import contextlib
 import os
 import pwd
@@ -122,6 +123,14 @@ class Env:
         if path == "~" or path.startswith("~/"):
             return self.home / path[2:]
         return Path(path)
+
+    @property
+    def managed_dir(self) -> Path:
+        """Where an organisation's managed-settings.json, managed-mcp.json and CLAUDE.md live (Claude Code's own
+        choice by platform), under the sysroot."""
+        return self.sys_path(
+            "/Library/Application Support/ClaudeCode" if self.platform == "darwin" else "/etc/claude-code"
+        )
 
     def sys_path(self, path: str) -> Path:
         """A system path (/proc/..., /etc/...) under the sysroot."""
@@ -293,6 +302,8 @@ class Env:
 
     def process_table(self) -> dict[int, tuple[str, int]]:
         """pid -> (name, parent pid) of every process: one pass over /proc (the sysroot's in a simulation)."""
+        if self.simulated and self.platform == "darwin":
+            return {pid: (row.name, row.ppid) for pid, row in _ps_rows(self).items()}
         if self.simulated:
             return _procfs_table(self)
         import psutil
@@ -304,6 +315,8 @@ class Env:
 
     def process_details(self, pid: int, attrs: list[str]) -> dict | None:
         """psutil-named attributes of one process (None where denied); None when it is gone."""
+        if self.simulated and self.platform == "darwin":
+            return _ps_details(self, pid, attrs)
         if self.simulated:
             return _procfs_details(self, pid, attrs)
         import psutil
@@ -314,6 +327,8 @@ class Env:
             return None
 
     def pid_exists(self, pid: int) -> bool:
+        if self.simulated and self.platform == "darwin":
+            return pid in _ps_rows(self)
         if self.simulated:
             return self.exists(self.sys_path(f"/proc/{pid}"))
         import psutil
@@ -340,6 +355,17 @@ class Env:
     def scandir(path: Path) -> list[os.DirEntry]:
         with os.scandir(path) as entries:
             return list(entries)
+
+    @staticmethod
+    def list_errno(directory: Path) -> int | None:
+        """Open a directory and read its first entry: None when that works, else the errno (EPERM from macOS
+        privacy protection, TCC, even where the mode bits allow; EACCES from the mode bits)."""
+        try:
+            with os.scandir(directory) as entries:
+                next(entries, None)
+        except OSError as exc:
+            return exc.errno
+        return None
 
     def entries(self, directory: Path) -> list[tuple[Path, os.stat_result]]:
         """A directory's entries with their lstat; [] when it cannot be listed, vanished entries left out."""
@@ -559,3 +585,96 @@ def _start_time(env: Env, fields: list[str]) -> float | None:
     except (IndexError, ValueError, StopIteration, OSError):
         return None
     return boot + ticks / 100  # USER_HZ is 100 on every Linux Claude Code runs on
+
+
+# -- a simulated Mac (--platform darwin --sysroot): the process table from the tree's `ps` stand-in -------------
+# macOS has no /proc. Claude Code itself reads a process's start as `LC_ALL=C TZ=UTC ps -o lstart= -p <pid>`
+# (procStart in ~/.claude/sessions/<pid>.json); the same columns give the whole table here.
+PS_TABLE = ("-axo", "pid=,ppid=,uid=,rss=,tty=,lstart=,comm=")
+PS_ARGS = ("-axo", "pid=,args=")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class _PsRow:
+    pid: int
+    ppid: int
+    uid: int
+    rss_kib: int
+    tty: str | None
+    start: float | None
+    comm: str  # the executable's path (or name)
+    args: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.comm.rsplit("/", 1)[-1][:16]  # p_comm: what psutil's name() gives on macOS
+
+
+def lstart_text(when: float) -> str:
+    """A start time as `LC_ALL=C TZ=UTC ps -o lstart=` prints it (what Claude Code records as procStart)."""
+    t = time.gmtime(when)
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[t.tm_wday]
+    return f"{day} {MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {t.tm_year}"
+
+
+def _lstart_seconds(words: list[str]) -> float | None:
+    """`Wed Dec  2 06:32:57 2026` (C locale, UTC) as epoch seconds, without this machine's locale."""
+    try:
+        _, month, day, clock, year = words
+        hour, minute, second = (int(n) for n in clock.split(":"))
+        return float(calendar.timegm((int(year), MONTHS.index(month) + 1, int(day), hour, minute, second)))
+    except ValueError:
+        return None
+
+
+def _ps_run(env: Env, options: tuple[str, ...]) -> str:
+    binary = env.system_command("ps")
+    if not binary:
+        return ""
+    import dataclasses
+
+    plain = dataclasses.replace(env, environ={**env.environ, "LC_ALL": "C", "TZ": "UTC"})
+    try:
+        run = plain.run([binary, *options], timeout=5)
+    except OSError:
+        return ""
+    return run.stdout if run.returncode == 0 else ""
+
+
+def _ps_rows(env: Env) -> dict[int, _PsRow]:
+    args: dict[int, tuple[str, ...]] = {}
+    for line in _ps_run(env, PS_ARGS).splitlines():
+        pid, _, rest = line.strip().partition(" ")
+        if pid.isdigit():
+            args[int(pid)] = tuple(rest.split())
+    rows = {}
+    for line in _ps_run(env, PS_TABLE).splitlines():
+        fields = line.split(None, 10)  # pid ppid uid rss tty + 5 lstart words + comm (may hold spaces)
+        if len(fields) < 11 or not all(f.lstrip("-").isdigit() for f in fields[:4]):
+            continue
+        start = _lstart_seconds(fields[5:10])
+        pid = int(fields[0])
+        tty = None if fields[4] in ("??", "-") else fields[4]
+        rows[pid] = _PsRow(pid, int(fields[1]), int(fields[2]), int(fields[3]), tty, start, fields[10].strip(),
+                           args.get(pid, ()))  # fmt: skip
+    return rows
+
+
+def _ps_details(env: Env, pid: int, attrs: list[str]) -> dict | None:
+    row = _ps_rows(env).get(pid)
+    if row is None:
+        return None
+    facts = {
+        "pid": pid,
+        "ppid": row.ppid,
+        "name": row.name,
+        "exe": row.comm if row.comm.startswith("/") else "",
+        "cmdline": list(row.args),
+        "uids": _Uids(row.uid, row.uid, row.uid),
+        "username": env.user_name(row.uid),
+        "create_time": row.start,
+        "memory_info": _Memory(row.rss_kib * 1024),
+        "terminal": row.tty,
+    }
+    return {name: facts.get(name) for name in attrs}

@@ -31,9 +31,13 @@ class Installation:
     version: str | None
     runs: bool  # the first `claude` on PATH: the one a shell starts
     executable: bool
-    problem: str | None = None  # did not answer --version, not executable
+    problem: str | None = None  # did not answer --version, not executable, killed by signal N
     package_dir: str | None = None  # npm: the @anthropic-ai/claude-code package
     on_path: bool = True
+
+    @property
+    def sigkilled(self) -> bool:
+        return bool(self.problem and self.problem.startswith("killed by signal 9 "))
 
 
 def _method(env: Env, real: str, path: str) -> str:
@@ -91,6 +95,8 @@ def _version(env: Env, path: str, package_dir: str | None, timeout: float) -> tu
         run = env.run([path, "--version"], timeout=timeout)
     except OSError as exc:
         return None, f"cannot run: {exc.strerror or exc}"
+    if run.returncode is not None and run.returncode < 0:  # killed by a signal (SIGKILL: the shell's exit 137)
+        return _package_version(env, package_dir), f"killed by signal {-run.returncode} on --version"
     if run.timed_out:
         return _package_version(env, package_dir), f"did not answer --version within {timeout:g} s"
     match = VERSION.search(run.stdout)

@@ -42,6 +42,7 @@ def evaluate_space(
     warn_gib: float,
     warn_inodes_percent: float,
     old_days: float,
+    platform: str = "linux",
 ) -> Result:
     roles = ", ".join(target.roles)
     figures = f"{target.mount} ({roles}): {_gib(space.free_bytes)} free of {_gib(space.total_bytes)}"
@@ -56,7 +57,8 @@ def evaluate_space(
         "A full disk crashes Claude Code with ENOSPC; if it happens while ~/.claude.json is being rewritten the "
         "file can be left empty and Claude Code refuses to start."
     )
-    free_up = f"See what is large with:\n  du -xh --max-depth=2 '{target.mount}' 2>/dev/null | sort -h | tail -20"
+    depth = "-d 2" if platform == "darwin" else "--max-depth=2"  # BSD du has no --max-depth
+    free_up = f"See what is large with:\n  du -xh {depth} '{target.mount}' 2>/dev/null | sort -h | tail -20"
     free_up += cleanup_command(history, old_days)
     if space.total_bytes == 0:
         return skip(f"{target.mount} reports no size (a virtual filesystem)", *evidence)
@@ -83,7 +85,11 @@ def evaluate_space(
             f"threshold: warn under {warn_inodes_percent:g}% free inodes (disk_warn_inodes_percent)",
             remediation="With no free inodes no new file can be created, whatever the free space: Claude Code fails "
             "with ENOSPC. Find the directories with the most files:\n"
-            f"  du -x --inodes --max-depth=3 '{target.mount}' 2>/dev/null | sort -n | tail -20"
+            + (
+                f"  find '{target.mount}' -xdev 2>/dev/null | cut -d/ -f1-4 | sort | uniq -c | sort -n | tail -20"
+                if platform == "darwin"  # BSD du counts no inodes
+                else f"  du -x --inodes --max-depth=3 '{target.mount}' 2>/dev/null | sort -n | tail -20"
+            )
             + cleanup_command(history, old_days),
             docs=DOCS,
         )
