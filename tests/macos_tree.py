@@ -602,8 +602,10 @@ def write_cases() -> None:
           setup=[{"op": "write", "path": "sysroot/Library/Application Support/ClaudeCode/managed-settings.json",
                   "text": "{\"permissions\": {\"deny\": [\"Bash(rm:*)\",]}"}])  # fmt: skip
     _case("context.memory-files", "darwin-managed-claude-md-50kb",
-          {"-": {"status": "fail", "words": ["over 40,000", "/Library/Application Support/ClaudeCode/CLAUDE.md"]}},
-          "A 50 KB managed CLAUDE.md in /Library/Application Support/ClaudeCode/ loads into every session.",
+          {"-": {"status": "warn", "words": ["over 15,000", "/Library/Application Support/ClaudeCode/CLAUDE.md",
+                                             "leaves ~"]}},
+          "A 50 KB managed CLAUDE.md in /Library/Application Support/ClaudeCode/ loads into every session: a warn "
+          "(Claude Code does not fail on it; the context estimate still leaves room).",
           setup=[{"op": "write", "path": "sysroot/Library/Application Support/ClaudeCode/CLAUDE.md",
                   "text": "# Company rules\n" + "Always follow the security policy in every change you make.\n" * 850}])  # fmt: skip
 

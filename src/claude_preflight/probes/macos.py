@@ -16,7 +16,6 @@ from pathlib import Path
 from claude_preflight.env import SYSTEM_DIRS, Env
 from claude_preflight.probes import once_per_run
 from claude_preflight.probes.memory import Meminfo, is_claude_name
-from claude_preflight.redact import remember
 
 # `security` exits with the low byte of the OSStatus: errSecItemNotFound (-25300) -> 44, errSecInteractionNotAllowed
 # (-25308, a locked keychain in an SSH session) -> 36. Claude Code 2.1.330 treats exactly [44, 36] as "no item".
@@ -413,9 +412,9 @@ def keychain_item(env: Env, service: str, timeout: float) -> KeychainItem:
         return KeychainItem(service, account, "timeout")
     secret = run.stdout.strip()
     if secret:
-        remember(secret)  # the moment it is read: nothing printed after this can hold it
+        env.this_run.learn(secret)  # the moment it is read: nothing printed after this can hold it
         for token in re.findall(r"sk-ant-[\w-]+", secret):
-            remember(token)
+            env.this_run.learn(token)
     if run.returncode == 0 and secret:
         return KeychainItem(service, account, "found", secret, 0)
     state = {SECURITY_NOT_FOUND: "not-found", SECURITY_LOCKED: "locked"}.get(run.returncode, "error")

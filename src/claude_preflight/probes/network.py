@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from claude_preflight.env import Env
 from claude_preflight.probes import http, macos, once_per_run
 from claude_preflight.probes.config import settings_documents
-from claude_preflight.probes.files import read_json
+from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
 from claude_preflight.values import epoch_ms
 
@@ -111,7 +111,7 @@ def _keychain_login(env: Env, timeout: float) -> Credential:
     oauth = macos.keychain_item(env, macos.keychain_service(env), timeout)
     where = f"login Keychain, service {oauth.service!r}, account {oauth.account!r}"
     if oauth.state == "found":
-        data = _json_object(oauth.secret or "")
+        data = _json_object(env, oauth.secret or "")
         login = data.get("claudeAiOauth") if isinstance(data, dict) else None
         if isinstance(login, dict) and isinstance(login.get("accessToken"), str) and login["accessToken"]:
             return Credential("oauth", login["accessToken"], "authorization", (f"OAuth login in the {where}",),
@@ -131,10 +131,10 @@ def _keychain_login(env: Env, timeout: float) -> Credential:
     return replace(fallback, detail=(*fallback.detail, seen))
 
 
-def _json_object(text: str) -> object:
+def _json_object(env: Env, text: str) -> object:
     """The Keychain item's JSON; every string in it is a secret from the moment it is read."""
     try:
-        data = json.loads(text)
+        data = loads(text)
     except ValueError:
         return None
     stack = [data]
@@ -145,7 +145,7 @@ def _json_object(text: str) -> object:
         elif isinstance(item, list):
             stack.extend(item)
         elif isinstance(item, str) and len(item) >= 20:  # tokens, not words such as scopes or "max"
-            remember(item)
+            env.this_run.learn(item)
     return data
 
 
