@@ -20,7 +20,6 @@ def test_every_catalogue_entry_has_exactly_one_check():
 
 # Checks whose facts cannot live in a directory tree, with the tests that drive them instead.
 DRIVEN_ELSEWHERE = {
-    "memory.claude-processes": "tests/test_processes.py (real processes)",
     "network.api-key": "tests/test_network.py (real HTTPS server)",
     "network.latency": "tests/test_network.py (real HTTPS server and CONNECT proxy)",
     "network.tls": "tests/test_network.py (real HTTPS server, throwaway CA)",

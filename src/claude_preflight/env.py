@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -25,6 +24,9 @@ from claude_preflight import children
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
 _CHUNK = 1 << 20
+# Opening a FIFO never blocks, a tty never becomes ours (POSIX). Windows has neither flag nor FIFOs in the
+# filesystem; O_BINARY keeps its C runtime from translating line ends.
+_NO_BLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
 class TooLarge(Exception):
@@ -125,6 +127,35 @@ class Env:
         """A system path (/proc/..., /etc/...) under the sysroot."""
         return self.sysroot / path.lstrip("/")
 
+    def win_path(self, path: str) -> Path:
+        """A fixed Windows path (C:\\Program Files\\...): itself on Windows; in a simulation the sysroot plays
+        drive C:, so C:\\Program Files\\ClaudeCode is <sysroot>/Program Files/ClaudeCode."""
+        parts = [p for p in path.replace("\\", "/").split("/") if p]
+        if parts and len(parts[0]) == 2 and parts[0].endswith(":"):
+            drive, parts = parts[0], parts[1:]
+        else:
+            drive = "C:"
+        if self.simulated or self.platform != "win32":
+            return self.sysroot.joinpath(*parts)
+        return Path(drive + "\\", *parts)
+
+    @property
+    def managed_dir(self) -> Path:
+        """Where managed (policy) settings, managed-mcp.json and CLAUDE.md live, as Claude Code 2.1.332 hard-codes
+        it per platform (under the sysroot in a simulation)."""
+        if self.platform == "win32":
+            return self.win_path(r"C:\Program Files\ClaudeCode")
+        if self.platform == "darwin":
+            return self.sys_path("/Library/Application Support/ClaudeCode")
+        return self.sys_path("/etc/claude-code")
+
+    def shell_argv(self, command: str) -> list[str]:
+        """How Claude Code runs a settings command (apiKeyHelper) with Node's `shell: true`: /bin/sh -c on POSIX,
+        %ComSpec% /d /s /c on Windows (cmd.exe when ComSpec is unset)."""
+        if self.platform == "win32":
+            return [self.environ.get("ComSpec") or self.environ.get("COMSPEC") or "cmd.exe", "/d", "/s", "/c", command]
+        return ["/bin/sh", "-c", command]
+
     def shown(self, path: Path) -> str:
         """A path as a person would type it: ~ for this Env's home."""
         try:
@@ -135,10 +166,15 @@ class Env:
     # -- identity ----------------------------------------------------------------------------
     @property
     def uid(self) -> int:
-        return os.geteuid()
+        """This user's effective uid; -1 on Windows, which has none (SIDs and ACLs instead)."""
+        return os.geteuid() if hasattr(os, "geteuid") else -1
 
     @staticmethod
     def user_name(uid: int) -> str:
+        try:
+            import pwd  # POSIX only: imported here so that this module loads on Windows
+        except ImportError:
+            return os.environ.get("USERNAME") or f"uid {uid}"
         try:
             return pwd.getpwuid(uid).pw_name
         except KeyError:
@@ -147,8 +183,10 @@ class Env:
     @staticmethod
     def nofile_limit() -> tuple[int | None, int | None]:
         """The soft and hard RLIMIT_NOFILE of this process (what Claude Code started from here inherits)."""
-        import resource
-
+        try:
+            import resource  # POSIX only; Windows has no RLIMIT_NOFILE (its handle limit is not a ulimit)
+        except ImportError:
+            return None, None
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         unlimited = resource.RLIM_INFINITY
         return (None if soft == unlimited else soft), (None if hard == unlimited else hard)
@@ -183,6 +221,15 @@ class Env:
         return os.statvfs(path)
 
     @staticmethod
+    def disk_space(path: Path) -> tuple[int, int, int, int]:
+        """Free bytes, total bytes, free inodes and total inodes (0, 0 where not counted: Windows, btrfs)."""
+        if not hasattr(os, "statvfs"):  # Windows: GetDiskFreeSpaceEx through shutil; NTFS has no inode count
+            usage = shutil.disk_usage(path)
+            return usage.free, usage.total, 0, 0
+        vfs = os.statvfs(path)
+        return vfs.f_bavail * vfs.f_frsize, vfs.f_blocks * vfs.f_frsize, vfs.f_favail, vfs.f_files
+
+    @staticmethod
     def read_bytes(path: Path, limit: int) -> bytes:
         """Read a regular file, never more than `limit` bytes, never blocking."""
         with Env.open_regular(path) as handle:
@@ -207,7 +254,7 @@ class Env:
         O_NONBLOCK makes opening a FIFO return at once, and fstat on the open descriptor tells
         what it really is (no race with a stat before the open): anything else raises NotRegularFile.
         """
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | _NO_BLOCK | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -216,6 +263,11 @@ class Env:
             os.close(fd)
             raise
         return os.fdopen(fd, "rb", buffering=0)
+
+    @staticmethod
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        """Up to `size` bytes at `offset` of an open file, leaving its position where it was."""
+        return pread(fd, size, offset)
 
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod
@@ -378,11 +430,19 @@ class Env:
         except (ValueError, OSError):  # a PATH entry with a NUL byte or a lone surrogate
             return None
 
+    def path_dirs(self) -> list[str]:
+        """This Env's PATH, split as this machine writes it (';' on Windows, ':' in a simulation on Linux)."""
+        return [d for d in self.environ.get("PATH", "").split(os.pathsep) if d]
+
     def system_command(self, name: str) -> str | None:
         """A system tool: on PATH here; under --sysroot, the stand-in in the tree's system or PATH directories
         (never this machine's own tool in a simulation)."""
         if not self.simulated:
             return self.which(name)
+        if self.platform == "win32":  # C:\Windows\System32\reg.exe and its kin, under the tree
+            system32 = self.win_path(r"C:\Windows\System32")
+            found = (system32 / n for n in (f"{name}.exe", name))
+            return next((str(c) for c in found if self.is_executable_file(c)), None)
         path_dirs = [d for d in self.environ.get("PATH", "").split(os.pathsep) if d.startswith("/")]
         for directory in dict.fromkeys((*SYSTEM_DIRS, *path_dirs)):
             candidate = self.sys_path(directory) / name
@@ -422,6 +482,25 @@ class Env:
         finally:
             children.release(proc)  # reap grandchildren left behind
         return RunResult(tuple(argv), code, out, err, time.monotonic() - start)
+
+
+def pread(fd: int, size: int, offset: int) -> bytes:
+    """os.pread where the system has it; on Windows a seek and read that puts the position back."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    position = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        chunks, left = [], size
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.lseek(fd, position, os.SEEK_SET)
 
 
 @dataclass(frozen=True)
@@ -474,7 +553,7 @@ def _carry_over(path: Path, original: int, read_size: int) -> None:
         size = os.fstat(original).st_size
         if size > read_size:
             with open(path, "ab") as out:
-                out.write(os.pread(original, size - read_size, read_size))
+                out.write(pread(original, size - read_size, read_size))
             read_size = size
         time.sleep(0.05)
 

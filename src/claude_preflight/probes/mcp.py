@@ -107,7 +107,7 @@ def discover(env: Env, max_bytes: int) -> list[Server]:
     projects = state.get("projects") if isinstance(state.get("projects"), dict) else {}
     project_entry = projects.get(str(env.project))
     found: list[Server] = []
-    managed_path = env.sys_path("/etc/claude-code/managed-mcp.json")
+    managed_path = env.managed_dir / "managed-mcp.json"
     for name, config in _servers_in(read_json(env, managed_path, max_bytes).data).items():
         found.append(Server("managed", name, config, managed_path, True, "managed by your organisation"))
     for name, config in _servers_in(project_entry).items():
