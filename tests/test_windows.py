@@ -271,3 +271,12 @@ def test_modules_import_with_posix_modules_blocked():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "imported" in run.stdout
+
+
+def test_temp_dir_on_windows_is_nodes_os_tmpdir(tmp_path):
+    sim = Env(home=tmp_path, project=tmp_path, sysroot=tmp_path / "c", platform="win32",
+              environ={"TEMP": "C:\\Users\\dev\\AppData\\Local\\Temp", "TMPDIR": "/ignored"})  # fmt: skip
+    assert sim.tmp_dir == tmp_path / "c" / "Users" / "dev" / "AppData" / "Local" / "Temp"
+    bare = Env(home=tmp_path, project=tmp_path, sysroot=tmp_path / "c", platform="win32", environ={})
+    assert bare.tmp_dir == tmp_path / "c" / "Windows" / "temp"
+    assert Env(home=tmp_path, project=tmp_path, environ={}, platform="linux").tmp_dir == Path("/tmp")

@@ -115,6 +115,12 @@ class Env:
 
     @property
     def tmp_dir(self) -> Path:
+        if self.platform == "win32":  # Node's os.tmpdir() on Windows: TEMP, then TMP, then %SystemRoot%\temp
+            spelled = self.environ.get("TEMP") or self.environ.get("TMP")
+            if spelled:
+                return self.win_path(spelled) if spelled[1:3] in (":\\", ":/") else Path(spelled)
+            if not self.environ.get("TMPDIR"):  # a simulation names its temp dir as on Linux
+                return self.win_path((self.environ.get("SystemRoot") or r"C:\Windows") + r"\temp")
         return Path(self.environ.get("TMPDIR") or "/tmp")
 
     def expand(self, path: str) -> Path:
