@@ -280,3 +280,13 @@ def test_temp_dir_on_windows_is_nodes_os_tmpdir(tmp_path):
     bare = Env(home=tmp_path, project=tmp_path, sysroot=tmp_path / "c", platform="win32", environ={})
     assert bare.tmp_dir == tmp_path / "c" / "Windows" / "temp"
     assert Env(home=tmp_path, project=tmp_path, environ={}, platform="linux").tmp_dir == Path("/tmp")
+
+
+def test_the_root_of_a_windows_drive_is_no_simulation(tmp_path):
+    """On Windows `--sysroot /` becomes C:\\ (Path('/').absolute()): that is this machine, not a prepared tree."""
+    from pathlib import PureWindowsPath
+
+    drive = Env(home=tmp_path, project=tmp_path, sysroot=PureWindowsPath("C:\\"), platform="win32")
+    assert not drive.simulated
+    assert not Env(home=tmp_path, project=tmp_path, sysroot=Path("/")).simulated
+    assert Env(home=tmp_path, project=tmp_path, sysroot=tmp_path).simulated

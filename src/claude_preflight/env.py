@@ -341,7 +341,7 @@ class Env:
     @property
     def simulated(self) -> bool:
         """A --sysroot run: facts come from the tree, never from this machine (psutil, the real /proc)."""
-        return str(self.sysroot) != "/"
+        return len(Path(self.sysroot).parts) > 1  # "/" here, "C:\\" (what --sysroot / becomes) on Windows: real
 
     def process_names(self) -> dict[int, str]:
         """pid -> name of every process (one /proc read each, as cheap as `ps -e`)."""

@@ -37,7 +37,7 @@ def process_start(env: Env, pid: int) -> str | None:
 
 
 def _live_start(env: Env, pid: int, recorded: str | None) -> str | None:
-    if env.exists(env.sys_path("/proc/self")) or str(env.sysroot) != "/":
+    if env.exists(env.sys_path("/proc/self")) or env.simulated:
         return process_start(env, pid)
     # No procfs (macOS): the pid's existence is all we can compare.
     return recorded if env.pid_exists(pid) else None
