@@ -290,3 +290,15 @@ def test_the_root_of_a_windows_drive_is_no_simulation(tmp_path):
     assert not drive.simulated
     assert not Env(home=tmp_path, project=tmp_path, sysroot=Path("/")).simulated
     assert Env(home=tmp_path, project=tmp_path, sysroot=tmp_path).simulated
+
+
+def test_a_settings_command_reaches_cmd_exe_as_node_passes_it():
+    from claude_preflight.env import command_line
+
+    argv = Env(home=Path("/h"), project=Path("/p"), environ={}, platform="win32").shell_argv(
+        '"C:\\Program Files\\Vault\\vault.exe" read -field=key secret/anthropic'
+    )
+    assert command_line(argv, windows=True) == (
+        '"cmd.exe" /d /s /c ""C:\\Program Files\\Vault\\vault.exe" read -field=key secret/anthropic"'
+    )
+    assert command_line(["/bin/sh", "-c", "x"], windows=False) == ["/bin/sh", "-c", "x"]

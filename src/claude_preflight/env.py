@@ -471,7 +471,7 @@ class Env:
         """
         start = time.monotonic()
         try:
-            proc = children.spawn(argv, dict(self.environ), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            proc = children.spawn(command_line(argv), dict(self.environ), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, errors="replace")  # fmt: skip
         except (ValueError, children.Cancelled) as exc:  # UnicodeEncodeError is a ValueError
             raise OSError(f"cannot run {argv[0]!r}: {exc or 'the run is stopping'}") from exc
@@ -488,6 +488,15 @@ class Env:
         finally:
             children.release(proc)  # reap grandchildren left behind
         return RunResult(tuple(argv), code, out, err, time.monotonic() - start)
+
+
+def command_line(argv: list[str], windows: bool = os.name == "nt") -> list[str] | str:
+    """What Popen gets. On Windows a `%ComSpec% /d /s /c COMMAND` (Env.shell_argv) is one string built as Node
+    builds it for `shell: true`: the command inside one pair of quotes, verbatim. Python's own quoting would turn
+    the quotes of `"C:\\Program Files\\helper.exe" --get` into \\" that cmd.exe does not understand."""
+    if windows and len(argv) == 5 and argv[1:4] == ["/d", "/s", "/c"]:
+        return f'"{argv[0]}" /d /s /c "{argv[4]}"'
+    return argv
 
 
 def pread(fd: int, size: int, offset: int) -> bytes:
