@@ -43,6 +43,8 @@ def _names(env: Env) -> tuple[str, ...]:
 
 def _method(env: Env, real: str, path: str) -> str:
     real, path = real.replace("\\", "/"), path.replace("\\", "/")  # Windows paths, compared as POSIX ones
+    if path.lower().endswith("/npm/claude.cmd"):  # npm's shim in %APPDATA%\npm (Windows' global prefix)
+        return "npm-global"
     if "/node_modules/@anthropic-ai/claude-code" in real or "/node_modules/.bin/" in path:
         prefix = _npm_prefix(env)
         if prefix and real.startswith(str(Path(prefix) / "lib" / "node_modules")):
