@@ -302,3 +302,11 @@ def test_a_settings_command_reaches_cmd_exe_as_node_passes_it():
         '"cmd.exe" /d /s /c ""C:\\Program Files\\Vault\\vault.exe" read -field=key secret/anthropic"'
     )
     assert command_line(["/bin/sh", "-c", "x"], windows=False) == ["/bin/sh", "-c", "x"]
+
+
+def test_project_keys_are_spelled_as_the_windows_cli_spells_them():
+    from pathlib import PureWindowsPath
+
+    folder = PureWindowsPath("C:\\Users\\dev\\src\\app")
+    assert Env(home=Path("/h"), project=Path("/p"), platform="win32").state_key(folder) == "C:/Users/dev/src/app"
+    assert Env(home=Path("/h"), project=Path("/p"), platform="linux").state_key(Path("/src/app")) == "/src/app"

@@ -155,6 +155,11 @@ class Env:
             return self.sys_path("/Library/Application Support/ClaudeCode")
         return self.sys_path("/etc/claude-code")
 
+    def state_key(self, path: Path) -> str:
+        """A folder as a key of ~/.claude.json `projects`: on Windows the CLI writes and looks up C:/Users/me/app
+        (forward slashes; anthropics/claude-code#73317, #90041), so a backslash key is another folder to it."""
+        return str(path).replace("\\", "/") if self.platform == "win32" else str(path)
+
     def shell_argv(self, command: str) -> list[str]:
         """How Claude Code runs a settings command (apiKeyHelper) with Node's `shell: true`: /bin/sh -c on POSIX,
         %ComSpec% /d /s /c on Windows (cmd.exe when ComSpec is unset)."""
