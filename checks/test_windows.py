@@ -7,7 +7,8 @@ from claude_preflight.rules import windows as rules
 
 @check("windows.git-bash")
 def test_git_bash(env, policy):
-    return rules.evaluate_git_bash(windows.git_bash(env), install.running_version(env, policy.probe_timeout_s))
+    facts = windows.git_bash(env, policy.config_max_bytes)
+    return rules.evaluate_git_bash(facts, install.running_version(env, policy.probe_timeout_s))
 
 
 @check("windows.path")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env
+from claude_preflight.probes.config import settings_documents
 
 # Claude Code 2.1.332's own order (read from its binary): CLAUDE_CODE_GIT_BASH_PATH when its name is one of
 # these and it exists, then the two Program Files places, then `git` on PATH with ..\..\bin\bash.exe.
@@ -41,32 +42,50 @@ def _exists(env: Env, path: Path) -> bool:
 @dataclass(frozen=True)
 class GitBash:
     variable: str | None  # CLAUDE_CODE_GIT_BASH_PATH as set
+    variable_from: str | None  # "environment" or the settings file whose `env` sets it
     variable_fault: str | None  # "not-bash" (its name is not bash/sh), "missing" (no such file), None
     found: str | None  # the bash.exe Claude Code would use
     found_by: str | None  # "variable", "program-files", "git-on-path"
     powershell: str | None  # what Claude Code falls back to without Git Bash (2.1.86+)
 
 
-def git_bash(env: Env) -> GitBash:
-    variable = env.environ.get("CLAUDE_CODE_GIT_BASH_PATH") or None
+def _variable(env: Env, max_bytes: int) -> tuple[str | None, str | None]:
+    """CLAUDE_CODE_GIT_BASH_PATH from the settings `env` that wins (Claude Code applies it to its own environment
+    at start; #13202 lists it as a documented place), else from the environment."""
+    for target, document in settings_documents(env, max_bytes):
+        value = (
+            document.get("env", {}).get("CLAUDE_CODE_GIT_BASH_PATH") if isinstance(document.get("env"), dict) else None
+        )
+        if isinstance(value, str) and value:
+            return value, str(target.path)
+    value = env.environ.get("CLAUDE_CODE_GIT_BASH_PATH") or None
+    return value, "environment" if value else None
+
+
+def git_bash(env: Env, max_bytes: int = 1 << 20) -> GitBash:
+    variable, source = _variable(env, max_bytes)
     fault = None
+
+    def found(path: str | None, how: str | None) -> GitBash:
+        return GitBash(variable, source, fault, path, how, _powershell(env))
+
     if variable:
         name = variable.replace("\\", "/").rsplit("/", 1)[-1].lower()
         if name not in BASH_NAMES:
             fault = "not-bash"
         elif _exists(env, _windows_file(env, variable)):
-            return GitBash(variable, None, variable, "variable", _powershell(env))
+            return found(variable, "variable")
         else:
             fault = "missing"
     for place in GIT_BASH_PLACES:
         if _exists(env, env.win_path(place)):
-            return GitBash(variable, fault, place, "program-files", _powershell(env))
+            return found(place, "program-files")
     git = env.which("git.exe") or env.which("git")
     if git:
         bash = Path(git).parent.parent / "bin" / "bash.exe"
         if _exists(env, bash):
-            return GitBash(variable, fault, str(bash), "git-on-path", _powershell(env))
-    return GitBash(variable, fault, None, None, _powershell(env))
+            return found(str(bash), "git-on-path")
+    return found(None, None)
 
 
 def _powershell(env: Env) -> str | None:

@@ -39,7 +39,11 @@ def _version(text: str | None) -> tuple[int, ...] | None:
 
 
 def evaluate_git_bash(facts: GitBash, claude_version: str | None) -> Result:
-    evidence = [f"CLAUDE_CODE_GIT_BASH_PATH={facts.variable}" if facts.variable else "CLAUDE_CODE_GIT_BASH_PATH unset"]
+    evidence = [
+        f"CLAUDE_CODE_GIT_BASH_PATH={facts.variable} (from {facts.variable_from})"
+        if facts.variable
+        else "CLAUDE_CODE_GIT_BASH_PATH unset"
+    ]
     if facts.found:
         evidence.append(f"Git Bash Claude Code uses: {facts.found} (found by {facts.found_by})")
     if facts.powershell:
