@@ -310,3 +310,40 @@ def test_project_keys_are_spelled_as_the_windows_cli_spells_them():
     folder = PureWindowsPath("C:\\Users\\dev\\src\\app")
     assert Env(home=Path("/h"), project=Path("/p"), platform="win32").state_key(folder) == "C:/Users/dev/src/app"
     assert Env(home=Path("/h"), project=Path("/p"), platform="linux").state_key(Path("/src/app")) == "/src/app"
+
+
+def test_repair_writes_close_every_file_before_renaming_as_windows_requires(tmp_path, monkeypatch):
+    """Windows refuses to rename onto or from a file that is open. The Windows form of the writes is run here;
+    a spy on os.replace/os.link (the one stand-in) asks psutil which files this process holds at that moment."""
+    from claude_preflight import env as env_module
+    from claude_preflight.env import Stamp
+
+    monkeypatch.setattr(env_module, "_RENAME_OPEN_FILES", False)
+    held_at_rename: list[set[str]] = []
+
+    def spy(real):
+        def call(src, dst, *args, **kwargs):
+            held_at_rename.append({f.path for f in psutil.Process().open_files()} & {str(src), str(dst)})
+            return real(src, dst, *args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(os, "replace", spy(os.replace))
+    monkeypatch.setattr(os, "link", spy(os.link))
+    transcript = tmp_path / "s.jsonl"
+    transcript.write_bytes(b'{"a":1}\n{"torn')
+    info = transcript.stat()
+    real_still = env_module._still
+
+    def late_writer(path, original, expected):  # a record appended after the last look, before the rename
+        real_still(path, original, expected)
+        with open(path, "ab") as handle:
+            handle.write(b'{"late":1}\n')
+
+    monkeypatch.setattr(env_module, "_still", late_writer)
+    Env.write_atomically(transcript, [b'{"a":1}\n'], info.st_mode, unchanged=Stamp(info.st_size, info.st_mtime))
+    assert transcript.read_bytes() == b'{"a":1}\n{"late":1}\n'  # repaired, and the late record carried over
+    Env.copy_exclusive(transcript, tmp_path / "s.jsonl.backup")
+    assert (tmp_path / "s.jsonl.backup").read_bytes() == transcript.read_bytes()
+    assert held_at_rename == [set(), set()]
+    assert not list(tmp_path.glob("*.preflight-tmp"))

@@ -300,6 +300,12 @@ class Env:
                 os.chmod(temp, stat.S_IMODE(mode))
                 if original is not None:
                     _still(path, original, unchanged)
+                if not _RENAME_OPEN_FILES:  # Windows: the late bytes go in first, then both files are let go
+                    if original is not None:
+                        _append_late_bytes(original, unchanged.size, out)
+                        os.close(original)
+                        original = None
+                    out.close()
                 os.replace(temp, path)
             if original is not None:
                 _carry_over(path, original, unchanged.size)
@@ -319,6 +325,8 @@ class Env:
             out.flush()
             os.fsync(out.fileno())
             shutil.copymode(source, temp)
+            if not _RENAME_OPEN_FILES:
+                out.close()
             os.link(temp, target)  # FileExistsError when taken: never overwrites
 
     def read_text(self, path: Path, limit: int = 1 << 20) -> str:
@@ -535,6 +543,10 @@ class FileChanged(Exception):
     """The file changed while it was being repaired: it was left alone."""
 
 
+# POSIX renames onto and from files that are open; Windows refuses while any handle lacks FILE_SHARE_DELETE (ours
+# from os.open never has it), so there the files are closed before the rename.
+_RENAME_OPEN_FILES = os.name != "nt"
+
 # Temp files of writes in progress. A write runs in a check's thread; when the run is interrupted the thread
 # is abandoned, so the temp files are removed at exit (and its rename, if it still comes, fails harmlessly).
 _IN_FLIGHT: set[str] = set()
@@ -565,6 +577,15 @@ def _still(path: Path, original: int, expected: Stamp) -> None:
     same_file = (now.st_dev, now.st_ino) == (there.st_dev, there.st_ino)
     if not same_file or (now.st_size, now.st_mtime) != (expected.size, expected.mtime):
         raise FileChanged(f"{path} changed while it was being repaired (a session may be writing it)")
+
+
+def _append_late_bytes(original: int, read_size: int, out: BinaryIO) -> None:
+    """What a writer appended to the original since it was read, into the new file before the rename (Windows)."""
+    size = os.fstat(original).st_size
+    if size > read_size:
+        out.write(pread(original, size - read_size, read_size))
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def _carry_over(path: Path, original: int, read_size: int) -> None:
