@@ -15,7 +15,7 @@ def _running(env, policy):
 
 @check("install.claude")
 def test_installations(env, policy):
-    return rules.evaluate_installations(_found(env, policy))
+    return rules.evaluate_installations(_found(env, policy), env.platform)
 
 
 @check("install.known-bad")

@@ -30,6 +30,19 @@ REMOVE = {
 }
 
 
+# On native Windows the commands are PowerShell's (the installer: #25593, #42337).
+REMOVE_WINDOWS = {
+    **REMOVE,
+    "npm-local": "Remove-Item -Recurse {package}   # a project-local npm install",
+    "native": 'Remove-Item "$env:USERPROFILE\\.local\\bin\\claude.exe"; '
+    'Remove-Item -Recurse "$env:USERPROFILE\\.local\\share\\claude"',
+    "unknown": "Remove-Item {path}",
+}
+INSTALL = {
+    "win32": "Install it (the native installer needs no Node), in PowerShell:\n  irm https://claude.ai/install.ps1 | iex\n",
+}
+
+
 def _describe(i: Installation) -> str:
     where = f"{i.path}" + (f" -> {i.real}" if i.real != i.path else "")
     state = "runs" if i.runs else ("on PATH, shadowed" if i.on_path else "not on PATH")
@@ -37,11 +50,14 @@ def _describe(i: Installation) -> str:
     return f"{where}: {i.method}, version {i.version or '?'}, {state}{problem}"
 
 
-def evaluate_installations(found: list[Installation]) -> Result:
+def evaluate_installations(found: list[Installation], platform: str = "linux") -> Result:
     if not found:
+        install = INSTALL.get(
+            platform,
+            "Install it (the native installer needs no Node):\n  curl -fsSL https://claude.ai/install.sh | bash\n",
+        )
         return fail("no Claude Code installation found", "no `claude` on PATH, in ~/.local/bin, ~/.local/share/claude/versions, the npm prefix or Homebrew",
-                    remediation="Install it (the native installer needs no Node):\n  curl -fsSL https://claude.ai/install.sh | bash\n"
-                    "or with npm (Node 22 or newer):\n  npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
+                    remediation=install + "or with npm (Node 22 or newer):\n  npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
     evidence = [_describe(i) for i in found]
     running = next((i for i in found if i.runs), None)
     distinct = list({i.real: i for i in found}.values())
@@ -57,7 +73,9 @@ def evaluate_installations(found: list[Installation]) -> Result:
     if len(distinct) > 1:
         others = [i for i in distinct if i.real != running.real]
         steps = "\n".join(
-            f"  {REMOVE[i.method].format(package=i.package_dir, path=i.path)}   # {i.path}" for i in others
+            f"  {(REMOVE_WINDOWS if platform == 'win32' else REMOVE)[i.method].format(package=i.package_dir, path=i.path)}"
+            f"   # {i.path}"
+            for i in others
         )
         return warn(f"{len(distinct)} Claude Code installations; {running.path} ({running.method} {running.version}) is the one that runs",
                     *evidence, remediation="Several installations update separately and disagree ('Multiple installations "
