@@ -20,7 +20,7 @@ def test_installations(env, policy):
 
 @check("install.known-bad")
 def test_known_bad_version(env, policy):
-    return rules.evaluate_known_bad(_running(env, policy), install.known_bad())
+    return rules.evaluate_known_bad(_running(env, policy), install.known_bad(), env.platform)
 
 
 @check("install.node")

@@ -84,7 +84,7 @@ def evaluate_installations(found: list[Installation], platform: str = "linux") -
     return ok(f"Claude Code {running.version} ({running.method}) at {running.path}", *evidence)
 
 
-def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> Result:
+def evaluate_known_bad(running: Installation | None, bad: list[BadVersion], platform: str = "linux") -> Result:
     if running is None or not running.version:
         return skip("no running Claude Code version to compare")
     try:
@@ -99,7 +99,8 @@ def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> R
                 f"reported in {b.issue}",
                 remediation=f"Install another release and keep it from updating back until a fix ships:\n"
                 f"  npm install -g @anthropic-ai/claude-code@{b.install}   # or: claude install {b.install}\n"
-                "  export DISABLE_AUTOUPDATER=1", docs=b.issue)  # fmt: skip
+                + ('  [Environment]::SetEnvironmentVariable("DISABLE_AUTOUPDATER", "1", "User")   # PowerShell'
+                   if platform == "win32" else "  export DISABLE_AUTOUPDATER=1"), docs=b.issue)  # fmt: skip
 
 
 def evaluate_node(n: NodeFacts, wsl: bool) -> Result:
