@@ -5,7 +5,7 @@ from claude_preflight.probes import disk
 from claude_preflight.rules.disk import evaluate_space
 
 
-@check("disk.space", targets=disk.filesystem_targets)
+@check("disk.space", targets=lambda env, policy: disk.filesystem_targets(env))
 def test_disk_space(env, policy, target):
     # The transcript history is evidence only on the filesystem that holds it.
     history = (

@@ -5,7 +5,7 @@ from claude_preflight.probes import permissions
 from claude_preflight.rules.permissions import evaluate_ownership, evaluate_path, evaluate_tmp_entries
 
 
-@check("permissions.path", targets=permissions.permission_targets)
+@check("permissions.path", targets=lambda env, policy: permissions.permission_targets(env))
 def test_path_writable(env, policy, target):
     facts = permissions.path_facts(env, target.path)
     result = evaluate_path(target, facts, env.user_name(env.uid), env.uid)

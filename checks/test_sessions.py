@@ -2,7 +2,6 @@
 
 from claude_preflight import repairs
 from claude_preflight.checking import NoTarget, check
-from claude_preflight.policy import Policy
 from claude_preflight.probes import disk, transcripts
 from claude_preflight.rules import sessions as rules
 from claude_preflight.signatures import table
@@ -17,32 +16,22 @@ def _recent_scans(env, policy):
     return transcripts.scans(env, recent, policy.line_limit_bytes)
 
 
-def _indexes(env):
-    policy = Policy()
+def _indexes(env, policy):
     found = transcripts.session_indexes(env, _all(env, policy), policy.config_max_bytes)
     return found or [NoTarget("no sessions-index.json: Claude Code 2.1.330 keeps none (older 2.1.x releases did)")]
 
 
-@check("sessions.crash-signatures", targets=lambda env: table().transcript_causes())
+@check("sessions.crash-signatures", targets=lambda env, policy: table().transcript_causes())
 def test_crash_signatures(env, policy, target):
     scans = _recent_scans(env, policy)
     return rules.evaluate_signatures(target, scans, table(), policy.error_repeat_count, policy.session_days)
 
 
-@check("sessions.transcript-damage", targets=lambda env: rules.DAMAGE_KINDS)
+@check("sessions.transcript-damage", targets=lambda env, policy: rules.DAMAGE_KINDS)
 def test_transcript_damage(env, policy, target):
     scans = _recent_scans(env, policy)
-    limits = rules.Limits.of(policy)
-    done = []
-    if policy.fix and target.repairable:
-        live = repairs.live_session_ids(env)
-        for scan in scans:
-            if target.id == "torn-line":
-                done.append(repairs.drop_torn_line(env, scan, live))
-            elif target.id == "image":
-                done.append(repairs.strip_images(env, scan, policy.image_max_px, live))
-    repaired = [r for r in done if r is not None]
-    return rules.evaluate_damage(target, scans, limits, repaired, policy.session_days, policy.fix)
+    repaired = repairs.repair_damage(env, target.id, scans, policy) if policy.fix and target.repairable else []
+    return rules.evaluate_damage(target, scans, rules.Limits.of(policy), repaired, policy.session_days, policy.fix)
 
 
 @check("sessions.index", targets=_indexes)

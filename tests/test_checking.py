@@ -58,14 +58,14 @@ def test_offline_skips_network_checks_only():
 
 
 def test_discovery_with_nothing_found_skips_and_an_error_fails():
-    empty = CheckSpec(LOCAL.info, LOCAL.function, targets=lambda env: [])
-    (target,) = discover(empty, env=None)
+    empty = CheckSpec(LOCAL.info, LOCAL.function, targets=lambda env, policy: [])
+    (target,) = discover(empty, env=None, policy=None)
     assert run_check(empty, lambda: ok("never"), timeout=5, target=target).status is Status.SKIP
 
-    def broken(env):
+    def broken(env, policy):
         raise OSError("no table")
 
-    (target,) = discover(CheckSpec(LOCAL.info, LOCAL.function, targets=broken), env=None)
+    (target,) = discover(CheckSpec(LOCAL.info, LOCAL.function, targets=broken), env=None, policy=None)
     assert isinstance(target, NoTarget) and target.id == "discovery-error"
     result = run_check(LOCAL, lambda: ok("never"), timeout=5, target=target)
     assert result.status is Status.FAIL and "no table" in result.text()

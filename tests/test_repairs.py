@@ -254,3 +254,10 @@ def test_ctrl_c_in_the_middle_of_a_repair_leaves_no_temp_file_and_no_partial_bac
     for saved in backups(transcript):
         assert saved.read_bytes() == original  # a backup exists only once it is complete
     assert transcript.read_bytes() == original or b"image removed by claude-preflight" in transcript.read_bytes()
+
+
+def test_every_repairable_damage_kind_has_its_repair_and_no_other():
+    from claude_preflight import repairs
+    from claude_preflight.rules.sessions import DAMAGE_KINDS
+
+    assert {kind.id for kind in DAMAGE_KINDS if kind.repairable} == set(repairs.REPAIRS)

@@ -280,6 +280,31 @@ CATALOGUE: tuple[CheckInfo, ...] = (
         "https://code.claude.com/docs/en/troubleshooting",
     ),
     CheckInfo(
+        "hooks.command",
+        "hooks",
+        "Each command hook (settings files and plugins) can start: program, script, shebang, timeout",
+        "A PreToolUse hook whose script is missing exits 2 under python3, which means 'deny': every tool call is "
+        "blocked all session (#80697); a command not on PATH prints 'hook error' at every call (#50839); a hung "
+        "hook empties every tool result (#70455)",
+        f"{ISSUES}/80697",
+    ),
+    CheckInfo(
+        "hooks.status-line",
+        "hooks",
+        "The statusLine and subagentStatusLine commands can start",
+        "Claude Code runs the status line after every message: a command that cannot start fails every time "
+        "and the status line stays empty",
+        "https://code.claude.com/docs/en/statusline",
+    ),
+    CheckInfo(
+        "plugins.installed",
+        "plugins",
+        "Each enabled plugin loads: marketplace and plugin folders exist, manifest and hooks/MCP files parse",
+        "A missing marketplace folder or a broken plugin.json unloads the whole plugin; a broken hooks.json or "
+        ".mcp.json silently drops its hooks or MCP servers",
+        "https://code.claude.com/docs/en/plugins",
+    ),
+    CheckInfo(
         "windows.git-bash",
         "windows",
         "Git Bash is where Claude Code looks for it (CLAUDE_CODE_GIT_BASH_PATH, Program Files, git on PATH)",

@@ -1,7 +1,9 @@
 """How a check is declared and run: the `check` decorator and guarded execution.
 
 A check is a plain function `(env, policy[, target]) -> Result`. `@check(id, targets=...)` attaches
-its catalogue entry and, for parametrised checks, the function that lists its targets for an Env.
+its catalogue entry and, for parametrised checks, the function `(env, policy) -> [Target]` that lists what
+it runs on. A Target is anything with a stable `id` (the test id, the JSON "target") and a `label` (the
+text a person reads); see `Target`.
 `run_check` is the one way a check runs (the pytest plugin and the self-tests both use it): an
 exception or a timeout inside becomes that check's `fail`, never a lost result.
 """
@@ -12,7 +14,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from claude_preflight import catalogue, platforms
 from claude_preflight.outcome import Result, Status, fail, skip
@@ -20,18 +22,28 @@ from claude_preflight.outcome import Result, Status, fail, skip
 BUG_HINT = "This is a claude-preflight bug, not a problem with your machine: please report it with this text."
 
 
+class Target(Protocol):
+    """What a parametrised check runs on: a config file, a filesystem, an MCP server, a damage kind, ..."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def label(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     info: catalogue.CheckInfo
     function: Callable[..., Result]
-    targets: Callable[[Any], list] | None = None
+    targets: Callable[[Any, Any], list] | None = None  # (env, policy) -> [Target]
 
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, targets: Callable[[Any], list] | None = None):
-    """Declare a check function; `targets(env)` lists what a parametrised check runs on."""
+def check(check_id: str, targets: Callable[[Any, Any], list] | None = None):
+    """Declare a check function; `targets(env, policy)` lists what a parametrised check runs on."""
     info = catalogue.get(check_id)
 
     def declare(function):
@@ -53,13 +65,13 @@ class NoTarget:
     label: str | None = None
 
 
-def discover(spec: CheckSpec, env) -> list:
+def discover(spec: CheckSpec, env, policy) -> list:
     """The targets of a parametrised check; discovery errors become a NoTarget that fails."""
     reason = platforms.unsupported(spec.info.id, getattr(env, "platform", ""))
     if reason:  # nothing platform-specific is even listed where the check does not apply
         return [NoTarget(reason, id="not-here")]
     try:
-        found = list(spec.targets(env))
+        found = list(spec.targets(env, policy))
     except Exception as exc:  # noqa: BLE001 - containment is the point
         return [NoTarget("target discovery failed", _error_text(exc), id="discovery-error")]
     return found or [NoTarget("nothing to check here")]
@@ -122,5 +134,5 @@ def run(spec: CheckSpec, env, policy, target=None) -> Result:
 
 def run_targets(spec: CheckSpec, env, policy) -> list[tuple[Any, Result]]:
     """Run a check on each of its targets (or once, for a check without targets)."""
-    targets = discover(spec, env) if spec.targets else [None]
+    targets = discover(spec, env, policy) if spec.targets else [None]
     return [(target, run(spec, env, policy, target)) for target in targets]

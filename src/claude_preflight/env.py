@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from claude_preflight import children
+from claude_preflight.run import Run
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
 _CHUNK = 1 << 20
@@ -96,6 +97,7 @@ class Env:
     sysroot: Path = Path("/")
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     platform: str = field(default_factory=current_platform)  # --platform: the system a simulation plays
+    this_run: Run = field(default_factory=Run, compare=False, repr=False)  # what this run gathers and learns
 
     # -- where Claude Code keeps things ------------------------------------------------------
     @property

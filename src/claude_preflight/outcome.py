@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class Status(str, enum.Enum):
@@ -76,3 +77,17 @@ def combine(findings: list[Finding], evidence: list[str], healthy: str, docs: st
     summary = "; ".join(f.summary for f in ordered)
     remediation = "\n".join(dict.fromkeys(f.remediation for f in ordered))
     return Result(ordered[0].status, summary, tuple(evidence), remediation, docs)
+
+
+@dataclass(frozen=True)
+class Repair:
+    """What one --fix did to one file: the action and its backup, or why it refused."""
+
+    path: Path
+    action: str = ""
+    backup: Path | None = None
+    refused: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.refused is None and self.backup is not None

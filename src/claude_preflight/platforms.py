@@ -27,6 +27,8 @@ NOT_ON: dict[str, dict[str, str]] = {
         "install.os-limits": "inotify and ulimit -n are Linux and macOS limits: Windows has neither",
         "install.cpu": "the AVX flags are read from /proc/cpuinfo (Linux only)",
         "install.terminal": "TERM and raw mode work differently in Windows consoles and mintty: not checked yet",
+        "hooks.command": "Claude Code runs hook commands through Git Bash there (PowerShell without it): not judged yet",
+        "hooks.status-line": "Claude Code runs the status line through Git Bash there: not judged yet",
     },
 }
 

@@ -108,7 +108,7 @@ def pytest_configure(config: pytest.Config) -> None:
         fix=config.getoption("preflight_fix"),
         all_sessions=config.getoption("all_sessions"),
     )
-    redact = Redactor()
+    redact = Redactor(learned=env.this_run.learned)
     try:
         redact.add(collect_secrets(env, policy.config_max_bytes))
     except Exception:  # noqa: BLE001 - pattern redaction still applies; the config checks report the file
@@ -141,7 +141,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     spec = getattr(metafunc.function, "preflight_spec", None)
     if spec is None or spec.targets is None or "target" not in metafunc.fixturenames:
         return
-    targets = discover(spec, metafunc.config.stash[STATE].env)
+    state = metafunc.config.stash[STATE]
+    targets = discover(spec, state.env, state.policy)
     metafunc.parametrize("target", targets, ids=[str(t.id) for t in targets])
 
 
@@ -283,6 +284,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     # Runs on Ctrl-C too: no process started by a check (nor its descendants) may outlive the run.
     children.stop_all()
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.env.this_run.clear()  # the facts of this run go with it (a test process runs many)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

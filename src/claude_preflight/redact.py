@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from claude_preflight.run import MIN_SECRET_LENGTH  # shorter values are not redacted by value
+
 # Environment variables whose values are secrets, by name.
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|AUTH|CREDENTIAL|COOKIE|SESSION_ID", re.IGNORECASE)
 
-# Shorter values are not redacted by value: replacing "1" or "true" everywhere would garble every report.
-MIN_SECRET_LENGTH = 6
 
 _PATTERNS = (
     re.compile(r"(sk-ant-)[A-Za-z0-9_\-]{6,}"),  # Anthropic API keys and OAuth tokens
@@ -42,15 +42,6 @@ _LONG_TOKEN = re.compile(
 _JSON_STRING_VALUE = re.compile(r'((?:^|[:\[,])\s*)"((?:[^"\\]|\\.){12,})"(?!\s*:)')
 
 
-# Secrets found while checks run (an apiKeyHelper's output): every Redactor honours them from then on.
-_REMEMBERED: set[str] = set()
-
-
-def remember(value: str) -> None:
-    if isinstance(value, str) and len(value.strip()) >= MIN_SECRET_LENGTH:
-        _REMEMBERED.add(value.strip())
-
-
 def mask(value: str) -> str:
     """What is shown instead of a secret: its last 4 characters when it is long enough to spare them."""
     return f"…{value[-4:]}" if len(value) >= 16 else "****"
@@ -72,10 +63,11 @@ class SecretSet(set):
 
 
 class Redactor:
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), learned: set[str] | None = None) -> None:
         self._secrets: set[str] = set()
         self._pattern: re.Pattern | None = None
         self.strict = False  # fail closed: some secrets may be unknown, so mask more
+        self._learned = learned if learned is not None else set()  # the run's, growing while checks run
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
@@ -90,8 +82,8 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if not text:
             return text
-        if not _REMEMBERED <= self._secrets:
-            self.add(_REMEMBERED)
+        if not self._learned <= self._secrets:
+            self.add(set(self._learned))
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: mask(m.group(0)), text)
         for pattern in _PATTERNS + ((_LONG_TOKEN,) if self.strict else ()):

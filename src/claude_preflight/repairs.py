@@ -13,10 +13,10 @@ import io
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env, FileChanged, Stamp
+from claude_preflight.outcome import Repair
 from claude_preflight.probes import sessions
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.transcripts import (
@@ -32,18 +32,6 @@ from claude_preflight.probes.transcripts import (
 )
 
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Repair:
-    path: Path
-    action: str = ""
-    backup: Path | None = None
-    refused: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.refused is None and self.backup is not None
 
 
 def live_session_ids(env: Env) -> set[str]:
@@ -211,3 +199,24 @@ def rebuild_index(
 def _old_document(env: Env, path: Path) -> dict:
     data = read_json(env, path, 64 << 20).data
     return data if isinstance(data, dict) else {}
+
+
+# The transcript damage --fix repairs, by damage kind (rules.DAMAGE_KINDS marks the same ones repairable).
+def _strip_images(env: Env, scan: Scan, policy, live: set[str]) -> Repair | None:
+    return strip_images(env, scan, policy.image_max_px, live)
+
+
+def _drop_torn_line(env: Env, scan: Scan, policy, live: set[str]) -> Repair | None:
+    return drop_torn_line(env, scan, live)
+
+
+REPAIRS = {"torn-line": _drop_torn_line, "image": _strip_images}
+
+
+def repair_damage(env: Env, kind_id: str, scans: list[Scan], policy) -> list[Repair]:
+    """Repair one kind of damage in every scanned transcript; [] for a kind that has no repair."""
+    repair = REPAIRS.get(kind_id)
+    if repair is None:
+        return []
+    live = live_session_ids(env)
+    return [done for scan in scans if (done := repair(env, scan, policy, live)) is not None]

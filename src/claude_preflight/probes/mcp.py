@@ -144,6 +144,19 @@ def discover(env: Env, max_bytes: int) -> list[Server]:
         if winners[s.name] is s
         else Server(s.scope, s.name, s.config, s.source, s.approved, s.approval, winners[s.name].id)
         for s in found
+    ] + plugin_servers(env, max_bytes)
+
+
+def plugin_servers(env: Env, max_bytes: int) -> list[Server]:
+    """Servers of enabled plugins that load, scoped "plugin:<name>" (Claude Code names them plugin:<name>:<server>,
+    so they never clash with another scope's)."""
+    from claude_preflight.probes import plugins
+
+    return [
+        Server(f"plugin:{f.plugin.name}", name, config, f.mcp_source, True, f"from plugin {f.plugin.id} (enabled)")
+        for f in plugins.survey(env, max_bytes)
+        if f.plugin.enabled and f.loads
+        for name, config in f.mcp_servers.items()
     ]
 
 
@@ -485,7 +498,5 @@ def _collect(job, deadline: float) -> Handshake:
         return Handshake(failure="cancelled", detail="the run was stopped before this server started")
 
 
-def server_targets(env: Env) -> list[Server]:
-    from claude_preflight.policy import Policy
-
-    return discover(env, Policy().config_max_bytes)
+def server_targets(env: Env, policy) -> list[Server]:
+    return discover(env, policy.config_max_bytes)

@@ -16,7 +16,6 @@ from claude_preflight.probes import http, once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
 from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
-from claude_preflight.redact import remember
 from claude_preflight.values import epoch_ms
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
@@ -117,9 +116,9 @@ def _run_helper(env: Env, command: str, where: str, timeout: float) -> Credentia
     value = run.stdout.strip()
     # Claude Code sends the helper's whole output as the key: every token in it is a secret from now on,
     # also when the helper printed more than the key (a second line, trailing words).
-    remember(value)
+    env.this_run.learn(value)
     for token in value.split():
-        remember(token)
+        env.this_run.learn(token)
     if run.returncode != 0 or not value:
         return Credential("apiKeyHelper", detail=detail, error=f"exited {run.returncode} with {'no output' if not value else 'output'}"
                           + (f": {run.stderr.strip().splitlines()[0]}" if run.stderr.strip() else ""))  # fmt: skip

@@ -1,0 +1,2 @@
+#!/usr/bin/env preflight-no-such-shell
+echo formatted

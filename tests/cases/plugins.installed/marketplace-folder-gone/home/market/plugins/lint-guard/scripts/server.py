@@ -1,0 +1,1 @@
+# a stand-in MCP server that exits at once
