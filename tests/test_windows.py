@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 import psutil
+import pytest
 from servers import KEY_PREFIX, tls_api
 
 from claude_preflight import children, platforms
@@ -347,3 +348,15 @@ def test_repair_writes_close_every_file_before_renaming_as_windows_requires(tmp_
     assert (tmp_path / "s.jsonl.backup").read_bytes() == transcript.read_bytes()
     assert held_at_rename == [set(), set()]
     assert not list(tmp_path.glob("*.preflight-tmp"))
+
+
+def test_process_attributes_this_system_lacks_read_as_none(monkeypatch):
+    """psutil on Windows has no uids() and no terminal(), and as_dict refuses them: asking must not raise. Here the
+    names as_dict accepts are made Windows' (psutil itself still needs uids internally on Linux)."""
+    monkeypatch.setattr(psutil, "_as_dict_attrnames", psutil._as_dict_attrnames - {"uids", "terminal"})
+    with pytest.raises(ValueError):
+        psutil.Process().as_dict(["uids"])  # what Env would meet on Windows without its filter
+    env = Env(home=Path("/h"), project=Path("/p"))
+    details = env.process_details(os.getpid(), ["pid", "uids", "terminal", "name"])
+    assert details["pid"] == os.getpid() and details["name"]
+    assert details["uids"] is None and details["terminal"] is None

@@ -379,10 +379,14 @@ class Env:
             return _procfs_details(self, pid, attrs)
         import psutil
 
+        # psutil refuses names this system lacks (uids, terminal on Windows): those read as None, like a denial.
+        valid = getattr(psutil, "_as_dict_attrnames", None)  # what as_dict accepts here (else: what Process has)
+        offered = [name for name in attrs if (name in valid if valid is not None else hasattr(psutil.Process, name))]
         try:
-            return psutil.Process(pid).as_dict(attrs, ad_value=None)
+            found = psutil.Process(pid).as_dict(offered, ad_value=None)
         except psutil.Error:
             return None
+        return {name: found.get(name) for name in attrs}
 
     def pid_exists(self, pid: int) -> bool:
         if self.simulated:
