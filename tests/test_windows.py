@@ -26,6 +26,7 @@ from claude_preflight.env import Env, pread
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = Path(__file__).parent / "mcp_servers" / "tiny.py"
+FIXTURES = Path(__file__).parent / "fixtures" / "real-claude"
 BLOCKED = ("pwd", "grp", "resource", "fcntl", "termios")
 
 # Runs first in the child: any import of a POSIX-only module fails as it does on Windows, and is recorded.
@@ -109,6 +110,11 @@ def windows_tree(root: Path) -> dict[str, Path]:
         '{"type":"user","message":{"role":"user","content":"hi"},"sessionId":"0b1e7c52-9a4d-4e8f-b2c3-7d6a5f4e3c21"}\n'
     )
     _file(claude / "projects" / folder / "0b1e7c52-9a4d-4e8f-b2c3-7d6a5f4e3c21.jsonl", line)
+    # Two sessions that died of a rejected key (transcripts the real CLI wrote), in a Windows project's folder.
+    for n in (1, 2):
+        target = claude / "projects" / "C--Users-dev-src-app" / f"{n}1111111-0000-4000-8000-00000000000{n}.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(FIXTURES / "transcripts" / "err.print-401.jsonl", target)
     return {"home": home, "project": project, "sysroot": sysroot, "comspec": comspec}
 
 
@@ -166,7 +172,11 @@ def test_suite_loads_without_posix_modules_and_judges_a_windows_tree(tmp_path):
     assert status("network.tls") == "ok" and status("network.latency") in ("ok", "warn")
     assert status("network.timeouts") == "ok"
     assert status("install.known-bad") == "fail"  # claude.exe 2.1.27
-    assert all(c["status"] in ("ok", "warn", "skip") for c in results["sessions.crash-signatures"])
+    signatures = {c["status"] for c in results["sessions.crash-signatures"]}
+    failed = [c for c in results["sessions.crash-signatures"] if c["status"] == "fail"]
+    assert signatures <= {"ok", "fail"} and len(failed) == 1, signatures
+    assert "in 2 of 3 recent session(s)" in failed[0]["summary"] + " ".join(failed[0]["evidence"]), failed  # 401s
+    assert {c["status"] for c in results["sessions.transcript-damage"]} <= {"ok", "skip"}
     assert status("sessions.history") in ("ok", "warn")
     assert status("disk.space") in ("ok", "warn")
     # Windows causes.
