@@ -31,7 +31,9 @@ def test_crash_signatures(env, policy, target):
 def test_transcript_damage(env, policy, target):
     scans = _recent_scans(env, policy)
     repaired = repairs.repair_damage(env, target.id, scans, policy) if policy.fix and target.repairable else []
-    return rules.evaluate_damage(target, scans, rules.Limits.of(policy), repaired, policy.session_days, policy.fix)
+    fix = rules.fix_command("sessions.transcript-damage", env.home, env.project, policy.all_sessions)
+    limits = rules.Limits.of(policy)
+    return rules.evaluate_damage(target, scans, limits, repaired, policy.session_days, policy.fix, fix)
 
 
 @check("sessions.index", targets=_indexes)
@@ -40,7 +42,8 @@ def test_session_index(env, policy, target):
     if policy.fix:
         live = repairs.live_session_ids(env)
         repair = repairs.rebuild_index(env, target, _all(env, policy), policy.line_limit_bytes, live)
-    return rules.evaluate_index(target, repair, env.shown)
+    fix = rules.fix_command("sessions.index", env.home, env.project, policy.all_sessions)
+    return rules.evaluate_index(target, repair, env.shown, fix)
 
 
 @check("sessions.history")

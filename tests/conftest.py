@@ -8,12 +8,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # the helpers in tests/ (caserunner)
 
-CLAUDE_VERSION = "2.1.330"
+CLAUDE_VERSION = "2.1.332"
 
 
 @pytest.fixture(scope="session")
 def real_claude() -> Path:
-    """The real Claude Code 2.1.330 from the npm registry (a 381 MB native binary), installed once into a cache
+    """The real Claude Code CLAUDE_VERSION from the npm registry (a 381 MB native binary), installed once into a cache
     folder and reused: $PREFLIGHT_CLAUDE_CACHE, or ~/.cache/claude-preflight/."""
     cache = (
         Path(os.environ.get("PREFLIGHT_CLAUDE_CACHE") or Path.home() / ".cache" / "claude-preflight")

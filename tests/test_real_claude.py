@@ -1,4 +1,4 @@
-"""The installation checks against the real Claude Code 2.1.330 (the `real_claude` fixture in conftest.py)."""
+"""The installation checks against the real Claude Code pinned in conftest.py (the `real_claude` fixture)."""
 
 from __future__ import annotations
 
@@ -23,5 +23,5 @@ def test_installation_check_finds_the_real_claude(real_claude, tmp_path):
     assert result.status is Status.OK and f"Claude Code {CLAUDE_VERSION} (npm-local)" in result.summary
     facts = install.node_facts(env, first, [], timeout=10)
     assert facts.engines == ">=22.0.0" and facts.engines_from.endswith("claude-code/package.json")
-    assert facts.needed_by == ()  # 2.1.330 is the native build
+    assert facts.needed_by == ()  # 2.1.332 is the native build
     assert evaluate_known_bad(first, install.known_bad()).status is Status.OK

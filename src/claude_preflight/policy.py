@@ -16,7 +16,7 @@ class Policy:
     old_session_days: float = 30.0
     config_max_mb: float = 50.0
     scan_max_entries: int = 200_000
-    check_timeout_s: float = 30.0
+    check_timeout_s: float = 60.0  # above mcp_timeout_s: a server that answers at 29 s is no internal error
     probe_timeout_s: float = 5.0
     mem_available_fail_gib: float = 2.0
     mem_available_warn_gib: float = 4.0
@@ -37,14 +37,17 @@ class Policy:
     latency_spread_warn_s: float = 1.0
     oauth_expiry_warn_minutes: float = 60.0
     live_model: str = "claude-haiku-4-5"
-    mcp_timeout_s: float = 10.0
+    mcp_timeout_s: float = 30.0  # Claude Code's own MCP_TIMEOUT default (30000 ms)
     mcp_context_warn_tokens: int = 25_000
     inotify_min_watches: int = 524_288
     inotify_min_instances: int = 256
     nofile_min: int = 4096
     snapshots_checked: int = 20
     memory_files_warn_chars: int = 15_000
-    memory_files_fail_chars: int = 40_000
+    memory_files_fail_chars: int = 0  # 0: fail only where the context estimate leaves no room for a session
+    context_window_tokens: int = 200_000
+    system_prompt_tokens: int = 12_500  # measured: what `claude -p` 2.1.332 sends before any CLAUDE.md (chars / 4)
+    session_room_tokens: int = 50_000  # answers (20k), compaction buffer (13k) and some work before compacting
     state_file_warn_mb: float = 5.0
     recent_session_days: float = 7.0
     error_repeat_count: int = 2
@@ -118,7 +121,11 @@ THRESHOLDS: dict[str, str] = {
     "snapshots_checked": "how many of the newest shell snapshots are parsed",
     "claude_rss_fail_percent": "fail when your Claude Code processes together use more than this percentage of RAM",
     "memory_files_warn_chars": "warn when the CLAUDE.md files that load for the project total more characters",
-    "memory_files_fail_chars": "fail when the CLAUDE.md files that load for the project total more characters",
+    "memory_files_fail_chars": "fail when the CLAUDE.md files total more characters (0: only when the context "
+    "estimate leaves less than session_room_tokens)",
+    "context_window_tokens": "the context window the estimate assumes (tokens)",
+    "system_prompt_tokens": "Claude Code's system prompt and built-in tool definitions, in the estimate (tokens)",
+    "session_room_tokens": "fail when the memory files, MCP tools and system prompt leave less than this (tokens)",
     "state_file_warn_mb": "warn when ~/.claude.json is larger (MB)",
     "recent_session_days": "the session checks read transcripts changed in this many days (--all-sessions: all)",
     "error_repeat_count": "a session with this many API errors of one cause (or one that gave up) counts as failing",

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from claude_preflight import catalogue
 from claude_preflight.outcome import Status, worst
+from claude_preflight.rules import settings_schema
 
 SCHEMA = "claude-preflight/1"
 COLOURS = {"ok": "#2e7d32", "warn": "#b26a00", "fail": "#c62828", "skip": "#616161"}
@@ -72,6 +73,7 @@ def json_document(records: list[Record], claude_version: str | None, label: str 
             "platform": platform.platform(),
             "python": platform.python_version(),
             "claude_version": claude_version,
+            "settings_schema_version": settings_schema.CLI_VERSION,
         },
         "summary": counts(records),
         "checks": [

@@ -353,6 +353,17 @@ class Limits:
     max_user_instances: int | None
     nofile_soft: int | None
     nofile_hard: int | None
+    container: bool = False  # inotify sysctls here are the host kernel's and cannot be raised from inside
+
+
+def _in_container(env: Env) -> bool:
+    if any(env.exists(env.sys_path(marker)) for marker in ("/.dockerenv", "/run/.containerenv")):
+        return True
+    try:
+        cgroup = env.read_text(env.sys_path("/proc/1/cgroup"), 1 << 16)
+    except OSError:
+        return False
+    return any(word in cgroup for word in ("docker", "kubepods", "containerd", "/lxc/", "libpod"))
 
 
 def _int_file(env: Env, path: str) -> int | None:
@@ -365,7 +376,7 @@ def _int_file(env: Env, path: str) -> int | None:
 def limits(env: Env) -> Limits:
     soft, hard = env.nofile_limit()
     return Limits(_int_file(env, "/proc/sys/fs/inotify/max_user_watches"),
-                  _int_file(env, "/proc/sys/fs/inotify/max_user_instances"), soft, hard)  # fmt: skip
+                  _int_file(env, "/proc/sys/fs/inotify/max_user_instances"), soft, hard, _in_container(env))  # fmt: skip
 
 
 @dataclass(frozen=True)

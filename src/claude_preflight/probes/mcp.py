@@ -7,6 +7,8 @@ process group, and every group is killed afterwards, also when the run is interr
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import os
 import queue
@@ -30,23 +32,24 @@ from claude_preflight.values import whole_number
 PROTOCOL_VERSION = "2025-06-18"
 MAX_HANDSHAKE_S = 600.0  # however large MCP_TIMEOUT is, one handshake is never waited on longer
 SCOPE_ORDER = ("managed", "local", "project", "user")  # who wins when two scopes define the same name
-RUNTIMES = {
-    "npx": "Node.js (npx comes with npm): install Node.js 20 or newer from your package manager or nodejs.org",
-    "node": "Node.js: install Node.js 20 or newer",
-    "uvx": "uv: pip install uv   (or: curl -LsSf https://astral.sh/uv/install.sh | sh)",
-    "uv": "uv: pip install uv",
-    "python": "Python: install python3 (the command `python` may need to be `python3`)",
-    "python3": "Python 3: install python3",
-    "docker": "Docker: install Docker Engine or Docker Desktop, and start it",
-    "bunx": "Bun: install bun",
-    "deno": "Deno: install deno",
-}
 
 
-UNTRUSTED = (
-    "pending approval: the workspace {workspace} is not trusted (no hasTrustDialogAccepted in ~/.claude.json), "
-    "so neither Claude Code nor claude-preflight starts a server that the project's own files define"
-)
+class Approval(str, enum.Enum):
+    """Why Claude Code would (or would not) start a server."""
+
+    MANAGED = "managed"  # managed-mcp.json: your organisation's
+    LOCAL = "local"  # ~/.claude.json projects[<project>].mcpServers: yours, for this project
+    USER = "user"  # ~/.claude.json mcpServers: yours, in every project
+    PLUGIN = "plugin"  # an enabled plugin's
+    DISABLED = "disabled"  # disabledMcpjsonServers
+    UNTRUSTED = "untrusted"  # approved by the project's own files, in a workspace the user never trusted
+    ENABLED = "enabled"  # enabledMcpjsonServers
+    ENABLE_ALL = "enable-all"  # enableAllProjectMcpServers
+    PENDING = "pending"  # nobody approved it: Claude Code asks first
+
+    @property
+    def starts(self) -> bool:
+        return self not in (Approval.DISABLED, Approval.UNTRUSTED, Approval.PENDING)
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,13 @@ class Server:
     name: str
     config: dict
     source: Path
-    approved: bool  # Claude Code would start it (project servers need approval)
-    approval: str  # why (not) approved, in words
+    approval: Approval  # whether and why Claude Code would start it
+    approved_where: str = ""  # the file (or workspace, when untrusted) the approval decision comes from
     shadowed_by: str | None = None  # "local:github" when another scope's server of that name wins
+
+    @property
+    def approved(self) -> bool:
+        return self.approval.starts
 
     @property
     def id(self) -> str:
@@ -109,41 +116,33 @@ def discover(env: Env, max_bytes: int) -> list[Server]:
     found: list[Server] = []
     managed_path = env.managed_dir / "managed-mcp.json"
     for name, config in _servers_in(read_json(env, managed_path, max_bytes).data).items():
-        found.append(Server("managed", name, config, managed_path, True, "managed by your organisation"))
+        found.append(Server("managed", name, config, managed_path, Approval.MANAGED))
     for name, config in _servers_in(project_entry).items():
-        found.append(Server("local", name, config, env.user_state_file, True, "local scope: yours, for this project"))
+        found.append(Server("local", name, config, env.user_state_file, Approval.LOCAL))
     enabled, disabled, enable_all, where = _approval(env, project_entry, max_bytes)
     trust = workspace_trust(env, max_bytes)
     mcp_json = env.project / ".mcp.json"
     for name, config in _servers_in(read_json(env, mcp_json, max_bytes).data).items():
         if name in disabled:
-            found.append(Server("project", name, config, mcp_json, False, "disabled (disabledMcpjsonServers)"))
+            approval, at = Approval.DISABLED, ""
         elif (name in enabled or enable_all) and not trust.trusted:
-            found.append(Server("project", name, config, mcp_json, False, UNTRUSTED.format(workspace=trust.workspace)))
+            approval, at = Approval.UNTRUSTED, str(trust.workspace)
         elif name in enabled:
-            found.append(Server("project", name, config, mcp_json, True, "approved (enabledMcpjsonServers)"))
+            approval, at = Approval.ENABLED, ""
         elif enable_all:
-            found.append(
-                Server("project", name, config, mcp_json, True, f"approved by enableAllProjectMcpServers in {where[0]}")
-            )
+            approval, at = Approval.ENABLE_ALL, where[0]
         else:
-            found.append(
-                Server(
-                    "project", name, config, mcp_json, False, "not approved yet: Claude Code asks before starting it"
-                )
-            )
+            approval, at = Approval.PENDING, ""
+        found.append(Server("project", name, config, mcp_json, approval, at))
     for name, config in _servers_in(state).items():
-        found.append(Server("user", name, config, env.user_state_file, True, "user scope: yours, in every project"))
+        found.append(Server("user", name, config, env.user_state_file, Approval.USER))
     winners: dict[str, Server] = {}
     for scope in SCOPE_ORDER:
         for server in found:
             if server.scope == scope and server.name not in winners:
                 winners[server.name] = server
     return [
-        s
-        if winners[s.name] is s
-        else Server(s.scope, s.name, s.config, s.source, s.approved, s.approval, winners[s.name].id)
-        for s in found
+        s if winners[s.name] is s else dataclasses.replace(s, shadowed_by=winners[s.name].id) for s in found
     ] + plugin_servers(env, max_bytes)
 
 
@@ -153,7 +152,7 @@ def plugin_servers(env: Env, max_bytes: int) -> list[Server]:
     from claude_preflight.probes import plugins
 
     return [
-        Server(f"plugin:{f.plugin.name}", name, config, f.mcp_source, True, f"from plugin {f.plugin.id} (enabled)")
+        Server(f"plugin:{f.plugin.name}", name, config, f.mcp_source, Approval.PLUGIN, f.plugin.id)
         for f in plugins.survey(env, max_bytes)
         if f.plugin.enabled and f.loads
         for name, config in f.mcp_servers.items()
@@ -181,8 +180,18 @@ def expand(value: str, environ) -> tuple[str, list[str]]:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One thing malformed in a server entry: a code, the field it concerns, and what was found there."""
+
+    code: str  # not-an-object, bad-type, missing-command, missing-url, not-a-list, not-an-object-of-strings,
+    #            not-a-string, bad-url
+    field: str = ""  # '"args"', '"env".TOKEN', ...
+    found: str = ""  # the JSON type or value found
+
+
+@dataclass(frozen=True)
 class Shape:
-    problems: tuple[str, ...]  # what is malformed (Claude Code skips or fails the server)
+    problems: tuple[Problem, ...]  # what is malformed (Claude Code skips or fails the server)
     missing_vars: tuple[str, ...]  # ${VAR} references with no value and no default
     argv: tuple[str, ...] = ()  # stdio: command and args, expanded
     env: dict = field(default_factory=dict)  # stdio: the server's env, expanded (values are secrets)
@@ -199,14 +208,18 @@ def as_javascript_string(text: str) -> str:
         return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
+def _kind(value) -> str:
+    return type(value).__name__
+
+
 def shape(server: Server, environ) -> Shape:
     c, problems, missing = server.config, [], []
     if not isinstance(c, dict):
-        return Shape(("the entry is not an object",), ())
+        return Shape((Problem("not-an-object", found=_kind(c)),), ())
 
     def exp(value, where: str) -> str:
         if not isinstance(value, str):
-            problems.append(f"{where} must be a string, found {type(value).__name__}")
+            problems.append(Problem("not-a-string", where, _kind(value)))
             return ""
         text, unset = expand(value, environ)
         missing.extend(unset)
@@ -214,31 +227,31 @@ def shape(server: Server, environ) -> Shape:
 
     kind = server.transport
     if kind not in ("stdio", "http", "sse"):
-        return Shape((f'type "{kind}" is not one of stdio, http, sse',), ())
+        return Shape((Problem("bad-type", '"type"', kind),), ())
     if kind == "stdio":
         if "command" not in c:
-            problems.append('a stdio server needs "command"')
+            problems.append(Problem("missing-command", '"command"'))
         args = c.get("args", [])
         if not isinstance(args, list):
-            problems.append(f'"args" must be a list of strings, found {type(args).__name__}')
+            problems.append(Problem("not-a-list", '"args"', _kind(args)))
             args = []
         env_map = c.get("env", {})
         if not isinstance(env_map, dict):
-            problems.append(f'"env" must be an object of strings, found {type(env_map).__name__}')
+            problems.append(Problem("not-an-object-of-strings", '"env"', _kind(env_map)))
             env_map = {}
         argv = [exp(c.get("command", ""), '"command"')] + [exp(a, f'"args"[{i}]') for i, a in enumerate(args)]
         expanded_env = {k: exp(v, f'"env".{k}') for k, v in env_map.items()}
         return Shape(tuple(problems), tuple(dict.fromkeys(missing)), tuple(argv), expanded_env)
     if "url" not in c:
-        problems.append(f'an {kind} server needs "url"')
+        problems.append(Problem("missing-url", '"url"', kind))
     headers = c.get("headers", {})
     if not isinstance(headers, dict):
-        problems.append(f'"headers" must be an object of strings, found {type(headers).__name__}')
+        problems.append(Problem("not-an-object-of-strings", '"headers"', _kind(headers)))
         headers = {}
     url = exp(c.get("url", ""), '"url"')
     expanded_headers = {k: exp(v, f'"headers".{k}') for k, v in headers.items()}
     if url and not url.startswith(("http://", "https://")):
-        problems.append(f'"url" must start with http:// or https://: {url}')
+        problems.append(Problem("bad-url", '"url"', url))
     return Shape(tuple(problems), tuple(dict.fromkeys(missing)), url=url, headers=expanded_headers)
 
 
@@ -264,10 +277,12 @@ class Handshake:
     server_info: dict = field(default_factory=dict)
     protocol: str | None = None
     tools: list = field(default_factory=list)
-    failure: str | None = None  # "exited", "timed out", "error", "stdout", "spawn", "http"
+    failure: str | None = None  # exited, timed out, error, stdout, spawn, http; budget, cancelled: never had a turn
     detail: str = ""
     stderr_tail: list[str] = field(default_factory=list)
     status: int | None = None  # http
+    exit_code: int | None = None  # exited
+    waited_s: float | None = None  # timed out: how long it was given
     phase: str | None = None  # http: the phase that failed
 
     @property
@@ -293,7 +308,7 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
         proc = children.spawn(argv, environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               cwd=cwd if cwd.is_dir() else None)  # fmt: skip
     except children.Cancelled:
-        result.failure, result.detail = "cancelled", "the run was stopped before this server started"
+        result.failure = "cancelled"
         return result
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte; UnicodeEncodeError: a lone surrogate
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -313,7 +328,7 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                result.failure, result.detail = "timed out", f"no answer within {timeout:g} s"
+                result.failure, result.waited_s = "timed out", timeout
                 return None
             try:
                 line = lines.get(timeout=remaining)
@@ -323,9 +338,9 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
                 try:
                     code = proc.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
                 except subprocess.TimeoutExpired:  # closed its stdout but keeps running
-                    result.failure, result.detail = "stdout", "closed its stdout without answering (still running)"
+                    result.failure = "closed"
                     return None
-                result.failure, result.detail = "exited", f"exited with code {code}"
+                result.failure, result.exit_code = "exited", code
                 return None
             if not line.strip():
                 continue
@@ -369,8 +384,8 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
     except (BrokenPipeError, OSError) as exc:
         if not result.failure:
             code = proc.poll()
-            result.failure = "exited" if code is not None else "error"
-            result.detail = f"exited with code {code}" if code is not None else str(exc)
+            result.failure, result.exit_code = ("exited", code) if code is not None else ("error", None)
+            result.detail = "" if code is not None else str(exc)
     finally:
         result.seconds = time.monotonic() - start
         children.release(proc)
@@ -410,7 +425,7 @@ class McpFacts:
     resolved: str | None = None  # stdio: the executable found
     path: str = ""
     handshake: Handshake | None = None
-    not_started: str | None = None  # why it was not started
+    not_started: str | None = None  # why it was not started: shadowed, broken, no-start, not-approved
 
 
 def survey(env: Env, policy) -> dict[str, McpFacts]:
@@ -433,9 +448,9 @@ def _guarded(deadline: float, handshake, *args) -> Handshake:
     """One server's handshake within the family deadline; whatever goes wrong is that server's result."""
     remaining = deadline - time.monotonic()
     if children.cancelled.is_set():
-        return Handshake(failure="cancelled", detail="the run was stopped before this server started")
+        return Handshake(failure="cancelled")
     if remaining <= 0.5:
-        return Handshake(failure="budget", detail="the MCP family's time budget ran out before its turn")
+        return Handshake(failure="budget")
     try:
         return handshake(*args, remaining)
     except Exception as exc:  # noqa: BLE001 - one server's oddity must not lose the others' results
@@ -458,13 +473,13 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
                 f.path = server_env.get("PATH", os.defpath)
                 f.resolved = resolve(env, s.argv[0], f.path)
             if server.shadowed_by:
-                f.not_started = f"shadowed by {server.shadowed_by}"
+                f.not_started = "shadowed"
             elif s.problems or s.missing_vars:
-                f.not_started = "its configuration is broken"
+                f.not_started = "broken"
             elif not policy.mcp_start:
-                f.not_started = "--no-mcp-start: static checks only"
+                f.not_started = "no-start"
             elif not server.approved:
-                f.not_started = f"not started: {server.approval} (claude-preflight starts only what Claude Code would)"
+                f.not_started = "not-approved"
             elif server.transport == "stdio":
                 if f.resolved:
                     argv = [f.resolved, *s.argv[1:]]
@@ -493,9 +508,9 @@ def _collect(job, deadline: float) -> Handshake:
         return job.result(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
     except FutureTimeout:
         job.cancel()
-        return Handshake(failure="budget", detail="the MCP family's time budget ran out before its turn")
+        return Handshake(failure="budget")
     except CancelledError:
-        return Handshake(failure="cancelled", detail="the run was stopped before this server started")
+        return Handshake(failure="cancelled")
 
 
 def server_targets(env: Env, policy) -> list[Server]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import time
 from dataclasses import dataclass, field, replace
 
@@ -11,17 +12,23 @@ from claude_preflight.probes.config import ConfigTarget, StateCopies
 from claude_preflight.probes.files import MAX_DEPTH, JsonError, JsonFile
 from claude_preflight.redact import mask_json_values
 from claude_preflight.rules.settings_schema import (
+    CLI_VERSION,
+    HOOK_EVENT_ORDER,
     HOOK_EVENTS,
+    HOOK_TYPES,
+    HOOKS_ON,
     MISPLACED_KEYS,
-    PERMISSIONS_KEYS,
-    SETTINGS_KEYS,
+    KeySpec,
     json_type,
+    keys,
     matches,
+    out_of_range,
 )
 
 DOCS_SETTINGS = "https://code.claude.com/docs/en/settings"
 DOCS_HOOKS = "https://code.claude.com/docs/en/hooks"
 DOCS_MCP = "https://code.claude.com/docs/en/mcp"
+SETTINGS = keys()
 
 # What Claude Code does when this kind of file cannot be used (observed with the real CLI 2.1.330).
 CONSEQUENCE = {
@@ -92,6 +99,9 @@ def evaluate_config(target: ConfigTarget, doc: JsonFile, copies: StateCopies | N
     if doc.bad_utf8:
         line, column = doc.bad_utf8
         encoding = [f"{where}: bytes that are not UTF-8 at line {line}, column {column}"]
+    if doc.state == "invalid-json" and target.kind == "settings" and doc.json_error.message == "file is empty":
+        # Claude Code reads an empty (or blank) settings file as no settings and says nothing (2.1.332).
+        return ok(f"{target.role}: empty, so no settings from it", where)
     if doc.state == "invalid-json":
         return _invalid_json(target, doc.json_error, copies, encoding)
     if not isinstance(doc.data, dict):
@@ -149,95 +159,179 @@ def _invalid_json(target: ConfigTarget, error: JsonError, copies: StateCopies | 
 
 @dataclass
 class SchemaFindings:
-    wrong_types: list[str] = field(default_factory=list)
-    unknown_events: list[str] = field(default_factory=list)
-    unknown_keys: list[str] = field(default_factory=list)
-    soft_types: list[str] = field(default_factory=list)  # values Claude Code may coerce
+    """What Claude Code will do with each part of one settings file (paths like `permissions.defaultMode`)."""
+
+    dropped: list[str] = field(default_factory=list)  # the whole file is ignored
+    skipped: list[str] = field(default_factory=list)  # that entry is left out, with a warning
+    ignored: list[str] = field(default_factory=list)  # the value is silently replaced by the default
+    unknown_keys: list[str] = field(default_factory=list)  # silently unused; listed only when close to a known key
 
 
-def _unknown_key(name: str, known, prefix: str = "") -> str:
+def _unknown_key(name: str, known, prefix: str = "") -> str | None:
+    """A line for an unknown key, or None: Claude Code ignores unknown keys, so only a likely typo is worth a word."""
     if name in MISPLACED_KEYS and not prefix:
         return f"{name}: {MISPLACED_KEYS[name]}"
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    suggestion = f" (did you mean {prefix}{close[0]}?)" if close else ""
-    return f"{prefix}{name}: not a setting Claude Code knows{suggestion}"
+    by_case = {k.lower(): k for k in known}
+    close = [by_case[name.lower()]] if name.lower() in by_case else []
+    close = close or difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+    if not close:
+        return None
+    return f"{prefix}{name}: not a setting Claude Code knows, so it is ignored (did you mean {prefix}{close[0]}?)"
 
 
-def _check_types(data: dict, known: dict[str, str], findings: SchemaFindings, prefix: str = "") -> None:
-    for key, value in data.items():
-        if key not in known:
-            findings.unknown_keys.append(_unknown_key(key, known, prefix))
-        elif not matches(value, known[key]):
-            findings.wrong_types.append(f"{prefix}{key}: expected {known[key]}, found {json_type(value)}")
+def _bad_value(value: object, spec: KeySpec) -> tuple[str, str] | None:
+    """(kind, what is wrong) for a value the schema does not take, kind as in KeySpec.on; None when it fits."""
+    if value is None and not matches(value, spec.type):
+        return "null", f"expected {spec.type}, found null"
+    if not matches(value, spec.type):
+        if isinstance(value, list) and "string[]" in spec.type.split("|"):
+            return "entry", "expected strings only, found " + ", ".join(sorted({json_type(v) for v in value}))
+        return "type", f"expected {spec.type}, found {json_type(value)}"
+    if spec.enum and value not in spec.enum:
+        return "enum", f"{json.dumps(value)} is not one of {', '.join(json.dumps(v) for v in spec.enum)}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (bound := out_of_range(value, spec)):
+        return "range", f"{value:g} is out of range (must be {bound})"
+    return None
 
 
-def _check_hooks(hooks: dict, findings: SchemaFindings) -> None:
+def _record(found: SchemaFindings, outcome: str | None, spec: KeySpec, kind: str, line: str) -> None:
+    if outcome == "drop":
+        found.dropped.append(line)
+    elif outcome == "skip":
+        found.skipped.append(line)
+    elif outcome == "silent" and kind != "null" and spec.ignores_invalid:
+        found.ignored.append(f"{line}; Claude Code ignores this value and uses the default")
+
+
+# Entries of these lists must name exactly one of these fields: a check in Claude Code's code, not in its schema's
+# types, so the generator cannot read it ("Entry must have exactly one of ...", observed with 2.1.332).
+ENTRY_ONE_OF: dict[str, tuple[str, ...]] = {
+    "allowedMcpServers": ("serverName", "serverCommand", "serverUrl"),
+    "deniedMcpServers": ("serverName", "serverCommand", "serverUrl"),
+}
+
+
+def _entry_problem(key: str, item: object, inner: KeySpec) -> str | None:
+    if problem := _bad_value(item, inner):
+        return problem[1]
+    one_of = ENTRY_ONE_OF.get(key)
+    if one_of and isinstance(item, dict) and sum(name in item for name in one_of) != 1:
+        return f"must have exactly one of {', '.join(one_of)}"
+    return None
+
+
+def _check_entries(value: object, spec: KeySpec, path: str, found: SchemaFindings) -> None:
+    """One bad element of a list, or one bad value of a map: Claude Code treats each by the key's `entry` rule."""
+    inner = spec.items if isinstance(value, list) else spec.values if isinstance(value, dict) else None
+    if inner is None or "entry" not in spec.on:
+        return
+    entries = enumerate(value) if isinstance(value, list) else value.items()
+    for index, item in entries:
+        where = f"{path}[{index}]" if isinstance(value, list) else f"{path}.{index}"
+        if problem := _entry_problem(path, item, inner):
+            _record(found, spec.on["entry"], spec, "entry", f"{where}: {problem}")
+
+
+def _check_value(value: object, spec: KeySpec, path: str, found: SchemaFindings) -> None:
+    if problem := _bad_value(value, spec):
+        kind, text = problem
+        _record(found, spec.on.get(kind, spec.on.get("type")), spec, kind, f"{path}: {text}")
+        return
+    _check_entries(value, spec, path, found)
+    if isinstance(value, dict) and spec.fields:
+        for name, sub in value.items():
+            if name in spec.fields:
+                _check_value(sub, spec.fields[name], f"{path}.{name}", found)
+            elif line := _unknown_key(name, spec.fields, prefix=f"{path}."):
+                found.unknown_keys.append(line)
+
+
+def _check_hooks(hooks: dict, found: SchemaFindings) -> None:
+    """Hooks are checked entry by entry: a bad one under PreToolUse or PermissionRequest drops the file (it may be
+    what guards the permissions beside it); under other events Claude Code skips that entry."""
     for event, matchers in hooks.items():
         if event not in HOOK_EVENTS:
-            close = difflib.get_close_matches(event, list(HOOK_EVENTS), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(event, HOOK_EVENT_ORDER, n=1, cutoff=0.6)
             suggestion = f" (did you mean {close[0]}?)" if close else ""
-            findings.unknown_events.append(f"hooks.{event}: unknown hook event{suggestion}")
+            line = f"hooks.{event}: unknown hook event, so its hooks never run{suggestion}"
+            _record(found, HOOKS_ON["unknown_event"], SETTINGS["hooks"], "entry", line)
             continue
-        if not isinstance(matchers, list):
-            findings.wrong_types.append(f"hooks.{event}: expected array, found {json_type(matchers)}")
-            continue
-        for index, matcher in enumerate(matchers):
-            where = f"hooks.{event}[{index}]"
-            if not isinstance(matcher, dict):
-                findings.wrong_types.append(f"{where}: expected object, found {json_type(matcher)}")
-            elif not isinstance(matcher.get("hooks"), list):
-                findings.wrong_types.append(f"{where}.hooks: expected array, found {json_type(matcher.get('hooks'))}")
-            elif "matcher" in matcher and not isinstance(matcher["matcher"], str):
-                findings.wrong_types.append(f"{where}.matcher: expected string, found {json_type(matcher['matcher'])}")
-            else:
-                for n, hook in enumerate(matcher["hooks"]):
-                    if not isinstance(hook, dict) or not isinstance(hook.get("type"), str):
-                        findings.wrong_types.append(f'{where}.hooks[{n}]: expected an object with a "type" string')
+        on = HOOKS_ON["PreToolUse" if event in ("PreToolUse", "PermissionRequest") else "Stop"]
+        for case, line in _hook_problems(event, matchers):
+            _record(found, on.get(case, "drop"), SETTINGS["hooks"], "entry", line)
 
 
-def schema_findings(data: dict) -> SchemaFindings:
-    findings = SchemaFindings()
-    _check_types(data, SETTINGS_KEYS, findings)
-    if isinstance(data.get("permissions"), dict):
-        _check_types(data["permissions"], PERMISSIONS_KEYS, findings, prefix="permissions.")
-    if isinstance(data.get("hooks"), dict):
-        _check_hooks(data["hooks"], findings)
-    if isinstance(data.get("env"), dict):
-        for name, value in data["env"].items():
-            if not isinstance(value, str):
-                findings.soft_types.append(f"env.{name}: expected string, found {json_type(value)}")
-    return findings
+def _hook_problems(event: str, matchers: object):
+    if not isinstance(matchers, list):
+        yield "not_array", f"hooks.{event}: expected an array of matchers, found {json_type(matchers)}"
+        return
+    for index, matcher in enumerate(matchers):
+        where = f"hooks.{event}[{index}]"
+        if not isinstance(matcher, dict):
+            yield "matcher_not_object", f"{where}: expected an object, found {json_type(matcher)}"
+        elif not isinstance(matcher.get("hooks"), list):
+            yield "hooks_not_array", f"{where}.hooks: expected an array, found {json_type(matcher.get('hooks'))}"
+        elif "matcher" in matcher and not isinstance(matcher["matcher"], str):
+            yield "matcher_not_string", f"{where}.matcher: expected a string, found {json_type(matcher['matcher'])}"
+        else:
+            for n, hook in enumerate(matcher["hooks"]):
+                kind = hook.get("type") if isinstance(hook, dict) else None
+                if kind not in HOOK_TYPES:
+                    yield "bad_type", f'{where}.hooks[{n}]: "type" must be one of {", ".join(HOOK_TYPES)}'
+                elif kind == "command" and not isinstance(hook.get("command"), str):
+                    yield "no_command", f'{where}.hooks[{n}]: a "command" hook needs a "command" string'
+
+
+def schema_findings(data: dict, managed: bool = False) -> SchemaFindings:
+    """Each key of a settings file against the schema of the Claude Code release the data file names."""
+    found = SchemaFindings()
+    for key, value in data.items():
+        spec = SETTINGS.get(key)
+        if spec is None:
+            if line := _unknown_key(key, SETTINGS):
+                found.unknown_keys.append(line)
+        elif spec.managed_only and not managed:
+            found.skipped.append(f"{key}: only honored from managed settings, so Claude Code ignores it here")
+        elif key == "hooks" and isinstance(value, dict):
+            _check_hooks(value, found)
+        else:
+            # Claude Code reports an old name by its new one: name both, so its message and ours can be matched.
+            _check_value(value, spec, f"{key} (read as {spec.alias_of})" if spec.alias_of else key, found)
+    return found
 
 
 def evaluate_settings(target: ConfigTarget, data: dict) -> Result:
     where = str(target.path)
-    found = schema_findings(data)
-    if found.wrong_types:
+    found = schema_findings(data, managed=target.id == "managed-settings")
+    listed = found.dropped + found.skipped + found.ignored + found.unknown_keys
+    evidence = [f"{where}: {line}" for line in listed]
+    if found.dropped:
         return fail(
-            f"{target.role}: {len(found.wrong_types)} value(s) of the wrong type, so Claude Code drops the whole file",
-            *(f"{where}: {line}" for line in found.wrong_types + found.unknown_events + found.unknown_keys),
-            remediation=f"{CONSEQUENCE['settings']} Give each listed key a value of the expected type, then check "
+            f"{target.role}: {len(found.dropped)} value(s) Claude Code rejects, so it drops the whole file",
+            *evidence,
+            remediation=f"{CONSEQUENCE['settings']} Give each listed key a value Claude Code accepts, then check "
             f'with `claude doctor` (its "Invalid settings" section lists what it rejects).',
+            docs=DOCS_HOOKS if all(line.startswith("hooks") for line in found.dropped) else DOCS_SETTINGS,
+        )
+    if found.skipped:
+        return warn(
+            f"{target.role}: Claude Code skips {len(found.skipped)} entr{'y' if len(found.skipped) == 1 else 'ies'}: "
+            + ", ".join(line.split(":", 1)[0] for line in found.skipped[:3]),
+            *evidence,
+            remediation='Claude Code leaves out each listed entry ("These settings entries were skipped") and loads '
+            "the rest of the file, so those hooks, rules or servers are not in force. Fix or remove each entry.",
+            docs=DOCS_HOOKS if any(line.startswith("hooks") for line in found.skipped) else DOCS_SETTINGS,
+        )
+    if found.ignored or found.unknown_keys:
+        return warn(
+            f"{target.role}: {len(found.ignored) + len(found.unknown_keys)} setting(s) Claude Code ignores as written",
+            *evidence,
+            remediation="Claude Code says nothing about these: a value it cannot use is replaced by the default, and "
+            "a key it does not know is ignored, so the setting you meant is not in force. Fix each listed value or "
+            "rename the key.",
             docs=DOCS_SETTINGS,
         )
-    if found.unknown_events:
-        return warn(
-            f"{target.role}: hooks under unknown event names are skipped",
-            *(f"{where}: {line}" for line in found.unknown_events + found.unknown_keys),
-            remediation='Claude Code skips hook entries under an event it does not know ("These settings entries '
-            'were skipped"), so those hooks never run. Rename each to a real event (PreToolUse, PostToolUse, '
-            "Stop, SessionStart, ...).",
-            docs=DOCS_HOOKS,
-        )
-    if found.unknown_keys or found.soft_types:
-        return warn(
-            f"{target.role}: {len(found.unknown_keys) + len(found.soft_types)} key(s) Claude Code will not use as written",
-            *(f"{where}: {line}" for line in found.unknown_keys + found.soft_types),
-            remediation="Claude Code silently ignores settings it does not know: a typo here means the setting you "
-            "meant is not in force. Rename or remove each listed key; quote environment values as strings.",
-            docs=DOCS_SETTINGS,
-        )
-    return ok(f"{target.role}: valid, {len(data)} documented key(s)", where)
+    return ok(f"{target.role}: valid for Claude Code {CLI_VERSION}, {len(data)} key(s)", where)
 
 
 def _evaluate_mcp_file(target: ConfigTarget, data: dict) -> Result:

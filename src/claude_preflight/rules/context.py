@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 
 from claude_preflight.outcome import Finding, Result, Status, combine, ok, skip, warn
 from claude_preflight.probes.context import MemoryFiles, StateFile
@@ -15,8 +16,31 @@ def _chars(n: int) -> str:
     return f"{n:,} characters (~{n // CHARS_PER_TOKEN:,} tokens)"
 
 
-def evaluate_memory_files(facts: MemoryFiles, warn_chars: int, fail_chars: int, shown) -> Result:
-    """`shown(path)` prints a path as the user would type it."""
+@dataclass(frozen=True)
+class ContextBudget:
+    """What fills the context window before the first prompt, estimated in tokens (characters / 4)."""
+
+    window: int
+    system: int  # Claude Code's system prompt and built-in tools (measured once, see policy.system_prompt_tokens)
+    mcp: int | None  # the MCP servers' tool definitions; None when not counted (servers not started)
+    room: int  # what a session needs on top: answers, the compaction buffer, some work
+
+    def left(self, memory_tokens: int) -> int:
+        return self.window - memory_tokens - self.system - (self.mcp or 0)
+
+    def describe(self, memory_tokens: int) -> str:
+        mcp = f"~{self.mcp:,} MCP tool definitions" if self.mcp is not None else "MCP tools not counted"
+        return (
+            f"estimate: ~{memory_tokens:,} memory files + {mcp} + ~{self.system:,} system prompt and built-in tools "
+            f"of a {self.window:,}-token window leaves ~{self.left(memory_tokens):,} (a session needs ~{self.room:,})"
+        )
+
+
+def evaluate_memory_files(
+    facts: MemoryFiles, warn_chars: int, fail_chars: int, shown, budget: ContextBudget | None = None
+) -> Result:
+    """`shown(path)` prints a path as the user would type it. Claude Code loads even a very large CLAUDE.md: it fails
+    only where the fixed context leaves no room to work (`budget`), or over an explicit `fail_chars` (0: none)."""
     total = facts.total_chars
     largest = sorted(facts.files, key=lambda f: -f.chars)
     evidence = [f"{len(facts.files)} file(s) load for this project: {_chars(total)} in all"]
@@ -28,7 +52,11 @@ def evaluate_memory_files(facts: MemoryFiles, warn_chars: int, fail_chars: int, 
     if len(largest) > 8:
         evidence.append(f"... and {len(largest) - 8} smaller file(s)")
     evidence += [f"{shown(b.source)}: @{b.written} -> {shown(b.target)}: {b.reason}" for b in facts.bad_imports]
-    evidence.append(f"thresholds: warn over {warn_chars:,}, fail over {fail_chars:,} characters")
+    fail_at = f"fail over {fail_chars:,} characters" if fail_chars else "fail by the context estimate"
+    evidence.append(f"thresholds: warn over {warn_chars:,} characters, {fail_at}")
+    if budget:
+        evidence.append(budget.describe(total // CHARS_PER_TOKEN))
+    no_room = budget is not None and total > warn_chars and budget.left(total // CHARS_PER_TOKEN) < budget.room
     trim = (
         "Every one of these files is sent with every request of every session. Move what is rarely needed into "
         "files Claude reads on demand (mention their path in plain text instead of @importing them), and keep "
@@ -36,11 +64,12 @@ def evaluate_memory_files(facts: MemoryFiles, warn_chars: int, fail_chars: int, 
         + "\n".join(f"  wc -c {shlex.quote(shown(f.path))}" for f in largest[:3])
     )
     findings = []
-    if total > fail_chars:
+    if (fail_chars and total > fail_chars) or no_room:
+        why = f"over {fail_chars:,}" if fail_chars and total > fail_chars else "too little context left to work"
         findings.append(
             Finding(
                 Status.FAIL,
-                f"CLAUDE.md files total {_chars(total)}: over {fail_chars:,}",
+                f"CLAUDE.md files total {_chars(total)}: {why}",
                 "A context this full before the first prompt brings `prompt is too long` and constant "
                 "auto-compaction early in a session.\n" + trim,
             )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
@@ -192,6 +194,15 @@ def evaluate_limits(lim: Limits, min_watches: int, min_instances: int, min_nofil
     findings = []
     # tee -a: both settings go into one file, the second must not overwrite the first.
     sysctl = "sudo sysctl -w {k}={v}\n  echo '{k} = {v}' | sudo tee -a /etc/sysctl.d/60-claude.conf   # persistent"
+    low = [(k, v, m) for k, v, m in (("fs.inotify.max_user_watches", lim.max_user_watches, min_watches),
+                                     ("fs.inotify.max_user_instances", lim.max_user_instances, min_instances))
+           if v is not None and v < m]  # fmt: skip
+    if lim.container and low:
+        # The inotify sysctls are not namespaced: a container sees the host's values and cannot change them.
+        evidence.append("in a container: the inotify limits are the host kernel's and cannot be raised here; "
+                        "if watchers run out, raise them on the host:\n  "
+                        + "\n  ".join(f"sudo sysctl -w {k}={m}" for k, _, m in low))  # fmt: skip
+        lim = replace(lim, max_user_watches=None, max_user_instances=None)
     if lim.max_user_watches is not None and lim.max_user_watches < min_watches:
         findings.append(Finding(Status.WARN, f"fs.inotify.max_user_watches is {lim.max_user_watches} (under {min_watches})",
                                 "'System limit for number of file watchers reached' stops Claude Code watching files:\n  "

@@ -13,6 +13,8 @@ from claude_preflight.redact import mask
 from claude_preflight.values import whole_number
 
 DOCS_AUTH = "https://code.claude.com/docs/en/iam"
+# The key's shape without a value our own redactor would mask (a value after KEY= is masked as a secret).
+EXPORT_KEY = "export ANTHROPIC_API_KEY=<key>   # your key from console.anthropic.com: sk-ant-..."
 DOCS_NET = "https://code.claude.com/docs/en/network-config"
 RETRY_DELAYS_S = (0.6, 1.1, 2.5, 4.5, 9.8, 18, 34, 36, 32, 39)  # Claude Code 2.1.330's backoff, observed
 HANG = (
@@ -36,8 +38,8 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
     if c.source == "none":
         return fail("no credentials: Claude Code will ask you to log in", *evidence,
                     remediation="Claude Code finds no API key, token, apiKeyHelper or login, so every request fails "
-                    "(or `claude -p` stops at the login prompt). Log in once with:\n  claude /login\n"
-                    "or export a key in your shell profile:\n  export ANTHROPIC_API_KEY=sk-ant-...", docs=DOCS_AUTH)  # fmt: skip
+                    "(or `claude -p` stops at the login prompt). Log in once with:\n  claude auth login\n"
+                    f"or export a key in your shell profile:\n  {EXPORT_KEY}", docs=DOCS_AUTH)  # fmt: skip
     if c.untrusted:
         command = c.detail[0].split(": ", 1)[-1]
         return skip("apiKeyHelper not run: it comes from the project's own settings and this folder is not trusted",
@@ -59,7 +61,7 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
     if broken:
         findings.append(Finding(Status.FAIL, f"{c.source} is malformed: {broken[0]}",
                                 f"The key is sent exactly as set, so the API rejects it ({HANG}) Set it again without "
-                                "quotes or spaces:\n  export ANTHROPIC_API_KEY='sk-ant-...'   # in ~/.bashrc or ~/.zshrc"))  # fmt: skip
+                                f"quotes or spaces, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}"))  # fmt: skip
     if any("does not look like" in p for p in c.problems):
         findings.append(Finding(Status.WARN, c.problems[-1], "Check that the variable holds an Anthropic API key "
                                 "(console.anthropic.com → API keys), not another provider's."))  # fmt: skip
@@ -70,7 +72,7 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
             findings.append(Finding(Status.WARN, "the OAuth login has expired" if minutes <= 0 else
                                     f"the OAuth login expires in {minutes:.0f} min",
                                     "Claude Code refreshes the token itself when it can; if the refresh fails the "
-                                    "session stops with an authentication error. Log in again:\n  claude /login"))  # fmt: skip
+                                    "session stops with an authentication error. Log in again:\n  claude auth login"))  # fmt: skip
     return combine(findings, evidence, f"credentials in use: {_who(c)}", DOCS_AUTH)
 
 
@@ -141,7 +143,7 @@ def evaluate_key(s: Survey) -> Result:
     evidence.append(f"the API said: {message}")
     if x.status == 401:
         return fail(f"the API rejects the credentials (401): {message}", *evidence,
-                    remediation=f"{HANG} Create a new key at console.anthropic.com (or log in again with `claude /login`) "
+                    remediation=f"{HANG} Create a new key at console.anthropic.com (or log in again with `claude auth login`) "
                     f"and replace the value of {c.source}.", docs=DOCS_AUTH)  # fmt: skip
     if x.status == 403:
         return fail(f"the credentials are not allowed to do this (403): {message}", *evidence,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 
 from claude_preflight.outcome import Repair, Result, Status, fail, ok, skip, warn
 from claude_preflight.probes.disk import SessionHistory
@@ -146,7 +147,18 @@ def damaged(kind: str, scan: Scan, limits: Limits) -> str | None:
     return None
 
 
-def _remediation(kind: str, transcript: Transcript, limits: Limits) -> str:
+def fix_command(
+    check_id: str, home: Path | None = None, project: Path | None = None, all_sessions: bool = False
+) -> str:
+    """The command that repairs what this run found: the run's own --home/--project (and --all-sessions, which
+    reaches the older transcripts), so it repairs the files this run read and not those of $HOME and the cwd."""
+    argv = ["claude-preflight", "-k", check_id, "--fix"]
+    argv += ["--home", str(home)] if home is not None else []
+    argv += ["--project", str(project)] if project is not None else []
+    return shlex.join(argv + (["--all-sessions"] if all_sessions else []))
+
+
+def _remediation(kind: str, transcript: Transcript, limits: Limits, fix: str) -> str:
     path = shlex.quote(str(transcript.path))
     resume = f"claude --resume {transcript.session_id}"
     return {
@@ -157,9 +169,9 @@ def _remediation(kind: str, transcript: Transcript, limits: Limits) -> str:
         "Start a new session rather than resuming this one.",
         "image": "Every later request of this session fails with `image dimensions exceed max allowed size`. "
         "Repair it (the image is replaced by a short note; a backup is written first):\n"
-        "  claude-preflight -k sessions.transcript-damage --fix\nor start a new session.",
+        f"  {fix}\nor start a new session.",
         "torn-line": "Claude Code was killed while writing its last line. Repair it (the torn line is dropped; a "
-        "backup is written first):\n  claude-preflight -k sessions.transcript-damage --fix",
+        f"backup is written first):\n  {fix}",
         "tool-use": f"The session stopped between a tool call and its result; resuming it can fail with "
         f"`tool_use ids were found without tool_result blocks`. Resume and, if it fails, start a new session "
         f"with the context you need:\n  {resume}",
@@ -168,7 +180,13 @@ def _remediation(kind: str, transcript: Transcript, limits: Limits) -> str:
 
 
 def evaluate_damage(
-    kind: DamageKind, scans: list[Scan], limits: Limits, repairs: list[Repair], days: float, fix: bool
+    kind: DamageKind,
+    scans: list[Scan],
+    limits: Limits,
+    repairs: list[Repair],
+    days: float,
+    fix: bool,
+    fix_cmd: str = fix_command("sessions.transcript-damage"),
 ) -> Result:
     if not scans:
         return _nothing_read(days)
@@ -188,7 +206,7 @@ def evaluate_damage(
             where += f" - not repaired: {repair.refused}"
         open_damage.append(transcript)
         evidence.append(where)
-        remediation.append(_remediation(kind.id, transcript, limits))
+        remediation.append(_remediation(kind.id, transcript, limits, fix_cmd))
     evidence.append(f"{len(scans)} recent session(s) read ({_window(days)})")
     if not open_damage:
         repaired = [r for r in repairs if r.done]
@@ -206,7 +224,9 @@ def evaluate_damage(
 # -- index and history -------------------------------------------------------------------------
 
 
-def evaluate_index(index: SessionIndex, repair: Repair | None, shown) -> Result:
+def evaluate_index(
+    index: SessionIndex, repair: Repair | None, shown, fix_cmd: str = fix_command("sessions.index")
+) -> Result:
     where = shown(index.path)
     if repair and repair.done:
         return ok(f"{where}: rebuilt from the transcripts", f"{repair.action}; backup: {repair.backup}")
@@ -214,7 +234,7 @@ def evaluate_index(index: SessionIndex, repair: Repair | None, shown) -> Result:
     fix = (
         "`claude --resume` lists sessions from this index: sessions missing from it cannot be resumed, entries "
         "without a transcript fail. Rebuild it from the transcripts (a backup is written first):\n"
-        "  claude-preflight -k sessions.index --fix"
+        f"  {fix_cmd}"
     )
     if index.problem:
         return fail(f"{where}: {index.problem}", *refused, remediation=fix, docs=DOCS)
