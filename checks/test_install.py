@@ -16,12 +16,12 @@ def _running(env, policy):
 @check("install.claude")
 def test_installations(env, policy):
     codesign = macos.codesign_kills(env, policy.recent_session_days) if env.platform == "darwin" else None
-    return rules.evaluate_installations(_found(env, policy), codesign)
+    return rules.evaluate_installations(_found(env, policy), codesign, env.platform)
 
 
 @check("install.known-bad")
 def test_known_bad_version(env, policy):
-    return rules.evaluate_known_bad(_running(env, policy), install.known_bad())
+    return rules.evaluate_known_bad(_running(env, policy), install.known_bad(), env.platform)
 
 
 @check("install.node")

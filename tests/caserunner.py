@@ -10,7 +10,7 @@ A case directory holds an input tree (home/, project/, sysroot/; any may be abse
   env      extra environment ({root} is the materialised case root; TMPDIR defaults to {root}/tmp)
   options  threshold overrides, as with `-o name=value`
   user     "unprivileged": run as uid 65534 in a forked child (root bypasses permission checks)
-  platform the system the case plays ("darwin"); its stand-ins under sysroot/usr/bin etc. name their sources
+  platform "linux", "darwin" or "win32": the system the run judges (Env.platform; default: this one)
   expect   {target id or "*": {"status": ..., "words": [...]}}; "-" is the target of an unparametrised check
   others   status every unlisted target must have (optional)
 """
@@ -32,7 +32,7 @@ import claude_preflight.checks
 import transcript_ops
 
 from claude_preflight.checking import REGISTRY, run_targets
-from claude_preflight.env import Env
+from claude_preflight.env import Env, current_platform
 from claude_preflight.policy import Policy
 
 CASES = Path(__file__).parent / "cases"
@@ -146,9 +146,8 @@ def build_env(case: Case, root: Path) -> Env:
     environ.update({k: v.format(root=root) for k, v in case.spec.get("env", {}).items()})
     project = root / case.spec.get("project", "project")
     project.mkdir(parents=True, exist_ok=True)
-    platform = case.spec.get("platform")  # "darwin": a Mac played by sysroot/ and its stand-in executables
-    extra = {"platform": platform} if platform else {}
-    return Env(home=root / "home", project=project, sysroot=root / "sysroot", environ=environ, **extra)
+    platform = case.spec.get("platform") or current_platform()
+    return Env(home=root / "home", project=project, sysroot=root / "sysroot", environ=environ, platform=platform)
 
 
 def evaluate(check_id: str, env: Env, policy: Policy) -> dict[str, dict]:

@@ -139,6 +139,10 @@ HEALTHY = {
     "hooks.command": "skip",  # the home configures no hooks
     "hooks.status-line": "skip",
     "plugins.installed": "skip",  # the built-in agents-md store entry only: no marketplace plugin
+    "windows.git-bash": "skip",  # Windows only
+    "windows.path": "skip",
+    "windows.managed-settings": "skip",
+    "windows.long-paths": "skip",
 }
 # The damaged Mac: what changes, and why.
 DAMAGED = {

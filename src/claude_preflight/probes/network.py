@@ -152,7 +152,7 @@ def _json_object(env: Env, text: str) -> object:
 def _run_helper(env: Env, command: str, where: str, timeout: float) -> Credential:
     detail = (f"apiKeyHelper from {where}: {command}",)
     try:
-        run = env.run(["/bin/sh", "-c", command], timeout=timeout)
+        run = env.run(env.shell_argv(command), timeout=timeout)
     except OSError as exc:
         return Credential("apiKeyHelper", detail=detail, error=f"could not run: {exc}")
     if run.timed_out:

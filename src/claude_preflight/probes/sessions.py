@@ -45,7 +45,7 @@ def _live_start(env: Env, pid: int, recorded: str | None) -> str | None:
             return None
         started = details.get("create_time")
         return lstart_text(started) if started is not None else recorded
-    if env.exists(env.sys_path("/proc/self")) or str(env.sysroot) != "/":
+    if env.exists(env.sys_path("/proc/self")) or env.simulated:
         return process_start(env, pid)
     # No procfs (macOS): the pid's existence is all we can compare.
     return recorded if env.pid_exists(pid) else None

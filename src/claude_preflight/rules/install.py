@@ -34,6 +34,17 @@ REMOVE = {
 
 
 BREW_UPDATES = "\nA Homebrew install is updated by Homebrew, not by Claude Code:\n  brew upgrade --cask claude-code"
+# On native Windows the commands are PowerShell's (the installer: #25593, #42337).
+REMOVE_WINDOWS = {
+    **REMOVE,
+    "npm-local": "Remove-Item -Recurse {package}   # a project-local npm install",
+    "native": 'Remove-Item "$env:USERPROFILE\\.local\\bin\\claude.exe"; '
+    'Remove-Item -Recurse "$env:USERPROFILE\\.local\\share\\claude"',
+    "unknown": "Remove-Item {path}",
+}
+INSTALL = {
+    "win32": "Install it (the native installer needs no Node), in PowerShell:\n  irm https://claude.ai/install.ps1 | iex\n",
+}
 
 
 def _describe(i: Installation) -> str:
@@ -43,11 +54,16 @@ def _describe(i: Installation) -> str:
     return f"{where}: {i.method}, version {i.version or '?'}, {state}{problem}"
 
 
-def evaluate_installations(found: list[Installation], codesign: list[CodeSignKill] | None = None) -> Result:
+def evaluate_installations(
+    found: list[Installation], codesign: list[CodeSignKill] | None = None, platform: str = "linux"
+) -> Result:
     if not found:
+        install = INSTALL.get(
+            platform,
+            "Install it (the native installer needs no Node):\n  curl -fsSL https://claude.ai/install.sh | bash\n",
+        )
         return fail("no Claude Code installation found", "no `claude` on PATH, in ~/.local/bin, ~/.local/share/claude/versions, the npm prefix or Homebrew",
-                    remediation="Install it (the native installer needs no Node):\n  curl -fsSL https://claude.ai/install.sh | bash\n"
-                    "or with npm (Node 22 or newer):\n  npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
+                    remediation=install + "or with npm (Node 22 or newer):\n  npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
     evidence = [_describe(i) for i in found]
     running = next((i for i in found if i.runs), None)
     distinct = list({i.real: i for i in found}.values())
@@ -65,7 +81,9 @@ def evaluate_installations(found: list[Installation], codesign: list[CodeSignKil
     if len(distinct) > 1:
         others = [i for i in distinct if i.real != running.real]
         steps = "\n".join(
-            f"  {REMOVE[i.method].format(package=i.package_dir, path=i.path)}   # {i.path}" for i in others
+            f"  {(REMOVE_WINDOWS if platform == 'win32' else REMOVE)[i.method].format(package=i.package_dir, path=i.path)}"
+            f"   # {i.path}"
+            for i in others
         )
         return warn(f"{len(distinct)} Claude Code installations; {running.path} ({running.method} {running.version}) is the one that runs",
                     *evidence, remediation="Several installations update separately and disagree ('Multiple installations "
@@ -95,7 +113,7 @@ def _codesign_killed(running: Installation, reports: list[CodeSignKill], evidenc
                 docs="https://github.com/anthropics/claude-code/issues/95396")  # fmt: skip
 
 
-def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> Result:
+def evaluate_known_bad(running: Installation | None, bad: list[BadVersion], platform: str = "linux") -> Result:
     if running is None or not running.version:
         return skip("no running Claude Code version to compare")
     try:
@@ -110,7 +128,8 @@ def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> R
                 f"reported in {b.issue}",
                 remediation=f"Install another release and keep it from updating back until a fix ships:\n"
                 f"  npm install -g @anthropic-ai/claude-code@{b.install}   # or: claude install {b.install}\n"
-                "  export DISABLE_AUTOUPDATER=1", docs=b.issue)  # fmt: skip
+                + ('  [Environment]::SetEnvironmentVariable("DISABLE_AUTOUPDATER", "1", "User")   # PowerShell'
+                   if platform == "win32" else "  export DISABLE_AUTOUPDATER=1"), docs=b.issue)  # fmt: skip
 
 
 def evaluate_node(n: NodeFacts, wsl: bool, platform: str = "linux") -> Result:
