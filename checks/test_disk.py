@@ -21,4 +21,5 @@ def test_disk_space(env, policy, target):
         warn_gib=policy.disk_warn_gib,
         warn_inodes_percent=policy.disk_warn_inodes_percent,
         old_days=policy.old_session_days,
+        platform=env.platform,
     )

@@ -1,7 +1,7 @@
 """Installation and runtime: which claude runs, known-bad versions, Node, ripgrep, snapshots, OS limits, CPU."""
 
 from claude_preflight.checking import check
-from claude_preflight.probes import install, mcp, memory
+from claude_preflight.probes import install, macos, mcp, memory
 from claude_preflight.rules import install as rules
 
 
@@ -15,12 +15,13 @@ def _running(env, policy):
 
 @check("install.claude")
 def test_installations(env, policy):
-    return rules.evaluate_installations(_found(env, policy))
+    codesign = macos.codesign_kills(env, policy.recent_session_days) if env.platform == "darwin" else None
+    return rules.evaluate_installations(_found(env, policy), codesign, env.platform)
 
 
 @check("install.known-bad")
 def test_known_bad_version(env, policy):
-    return rules.evaluate_known_bad(_running(env, policy), install.known_bad())
+    return rules.evaluate_known_bad(_running(env, policy), install.known_bad(), env.platform)
 
 
 @check("install.node")
@@ -31,7 +32,7 @@ def test_node(env, policy):
     facts = install.node_facts(
         env, _running(env, policy), [c for c in commands if isinstance(c, str)], policy.probe_timeout_s
     )
-    return rules.evaluate_node(facts, memory.wsl_facts(env, policy.probe_timeout_s).is_wsl)
+    return rules.evaluate_node(facts, memory.wsl_facts(env, policy.probe_timeout_s).is_wsl, env.platform)
 
 
 @check("install.auto-update")
@@ -41,7 +42,7 @@ def test_auto_update(env, policy):
 
 @check("install.ripgrep")
 def test_ripgrep(env, policy):
-    return rules.evaluate_ripgrep(install.ripgrep(env, _running(env, policy), policy.probe_timeout_s))
+    return rules.evaluate_ripgrep(install.ripgrep(env, _running(env, policy), policy.probe_timeout_s), env.platform)
 
 
 @check("install.shell-snapshots")
@@ -51,6 +52,8 @@ def test_shell_snapshots(env, policy):
 
 @check("install.os-limits")
 def test_os_limits(env, policy):
+    if env.platform == "darwin":
+        return rules.evaluate_limits_mac(macos.mac_limits(env, policy.probe_timeout_s), policy.nofile_min)
     return rules.evaluate_limits(
         install.limits(env), policy.inotify_min_watches, policy.inotify_min_instances, policy.nofile_min
     )
@@ -58,6 +61,9 @@ def test_os_limits(env, policy):
 
 @check("install.cpu")
 def test_cpu(env, policy):
+    if env.platform == "darwin":
+        running = _running(env, policy)
+        return rules.evaluate_cpu_mac(macos.mac_cpu(env, policy.probe_timeout_s, running.path if running else None))
     return rules.evaluate_cpu(install.cpu(env))
 
 

@@ -1,11 +1,14 @@
 """Memory: the OS kills Claude Code (OOM) more often than anything else, and silently."""
 
 from claude_preflight.checking import check
-from claude_preflight.probes import install, memory, processes, sessions
+from claude_preflight.probes import install, macos, memory, processes, sessions
 from claude_preflight.rules.memory import (
+    MAC_FIGURE,
     evaluate_cgroup,
     evaluate_headroom,
+    evaluate_headroom_mac,
     evaluate_heap,
+    evaluate_jetsam,
     evaluate_killed_sessions,
     evaluate_oom,
     evaluate_processes,
@@ -13,8 +16,14 @@ from claude_preflight.rules.memory import (
 )
 
 
+def _meminfo(env, policy):
+    return macos.meminfo(env, policy.probe_timeout_s) if env.platform == "darwin" else memory.meminfo(env)
+
+
 @check("memory.headroom")
 def test_memory_headroom(env, policy):
+    if env.platform == "darwin":
+        return evaluate_headroom_mac(macos.mac_memory(env, policy.probe_timeout_s), policy)
     return evaluate_headroom(memory.meminfo(env), memory.memory_pressure(env), policy)
 
 
@@ -25,6 +34,8 @@ def test_cgroup_limit(env, policy):
 
 @check("memory.oom-kills")
 def test_oom_kills(env, policy):
+    if env.platform == "darwin":
+        return evaluate_jetsam(macos.jetsam(env, policy.probe_timeout_s, policy.recent_session_days))
     return evaluate_oom(memory.oom_evidence(env, policy.probe_timeout_s))
 
 
@@ -38,12 +49,18 @@ def test_heap_flags(env, policy):
     node_options = env.environ.get("NODE_OPTIONS", "")
     heap = memory.heap_limit_mb(node_options)
     version = install.running_version(env, policy.probe_timeout_s) if heap else None
-    return evaluate_heap(heap, version, memory.meminfo(env), node_options)
+    return evaluate_heap(heap, version, _meminfo(env, policy), node_options)
 
 
 @check("memory.claude-processes")
 def test_claude_processes(env, policy):
-    return evaluate_processes(processes.claude_processes(env), env.uid, memory.meminfo(env), policy)
+    return evaluate_processes(
+        processes.claude_processes(env, policy.probe_timeout_s),
+        env.uid,
+        _meminfo(env, policy),
+        policy,
+        figure="RSS" if env.platform != "darwin" else MAC_FIGURE,
+    )
 
 
 @check("memory.killed-sessions")

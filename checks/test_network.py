@@ -4,7 +4,7 @@ The network checks share one survey of the base URL, run concurrently: the famil
 """
 
 from claude_preflight.checking import check
-from claude_preflight.probes import network
+from claude_preflight.probes import macos, network
 from claude_preflight.rules.network import (
     evaluate_ca,
     evaluate_credentials,
@@ -34,12 +34,15 @@ def test_latency(env, policy):
 
 @check("network.ca-certs")
 def test_ca_certs(env, policy):
-    return evaluate_ca(network.ca_file(env, policy.config_max_bytes))
+    return evaluate_ca(network.ca_file(env, policy.config_max_bytes), env.platform)
 
 
 @check("network.tls")
 def test_tls(env, policy):
-    return evaluate_tls(network.survey(env, policy), network.ca_file(env, policy.config_max_bytes))
+    survey = network.survey(env, policy)
+    # On a Mac Claude Code trusts the Keychain too: a corporate CA installed there is not a failure.
+    keychain = macos.keychain_ca_subjects(env, policy.probe_timeout_s) if env.platform == "darwin" else None
+    return evaluate_tls(survey, network.ca_file(env, policy.config_max_bytes), keychain)
 
 
 @check("network.streaming")

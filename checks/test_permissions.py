@@ -8,7 +8,7 @@ from claude_preflight.rules.permissions import evaluate_ownership, evaluate_path
 @check("permissions.path", targets=lambda env, policy: permissions.permission_targets(env))
 def test_path_writable(env, policy, target):
     facts = permissions.path_facts(env, target.path)
-    result = evaluate_path(target, facts, env.user_name(env.uid), env.uid)
+    result = evaluate_path(target, facts, env.user_name(env.uid), env.uid, env.platform)
     if target.id == "tmp-dir":
         result = evaluate_tmp_entries(permissions.blocked_tmp_entries(env), result)
     return result

@@ -10,6 +10,7 @@ A case directory holds an input tree (home/, project/, sysroot/; any may be abse
   env      extra environment ({root} is the materialised case root; TMPDIR defaults to {root}/tmp)
   options  threshold overrides, as with `-o name=value`
   user     "unprivileged": run as uid 65534 in a forked child (root bypasses permission checks)
+  platform "linux", "darwin" or "win32": the system the run judges (Env.platform; default: this one)
   expect   {target id or "*": {"status": ..., "words": [...]}}; "-" is the target of an unparametrised check
   others   status every unlisted target must have (optional)
 """
@@ -31,7 +32,7 @@ import claude_preflight.checks
 import transcript_ops
 
 from claude_preflight.checking import REGISTRY, run_targets
-from claude_preflight.env import Env
+from claude_preflight.env import Env, current_platform
 from claude_preflight.policy import Policy
 
 CASES = Path(__file__).parent / "cases"
@@ -145,7 +146,8 @@ def build_env(case: Case, root: Path) -> Env:
     environ.update({k: v.format(root=root) for k, v in case.spec.get("env", {}).items()})
     project = root / case.spec.get("project", "project")
     project.mkdir(parents=True, exist_ok=True)
-    return Env(home=root / "home", project=project, sysroot=root / "sysroot", environ=environ)
+    platform = case.spec.get("platform") or current_platform()
+    return Env(home=root / "home", project=project, sysroot=root / "sysroot", environ=environ, platform=platform)
 
 
 def evaluate(check_id: str, env: Env, policy: Policy) -> dict[str, dict]:

@@ -304,6 +304,38 @@ CATALOGUE: tuple[CheckInfo, ...] = (
         ".mcp.json silently drops its hooks or MCP servers",
         "https://code.claude.com/docs/en/plugins",
     ),
+    CheckInfo(
+        "windows.git-bash",
+        "windows",
+        "Git Bash is where Claude Code looks for it (CLAUDE_CODE_GIT_BASH_PATH, Program Files, git on PATH)",
+        "Without Git Bash, Claude Code up to 2.1.85 stops with 'Claude Code on Windows requires git-bash'; later "
+        "releases lose the Bash tool (PowerShell only)",
+        f"{ISSUES}/25593",
+    ),
+    CheckInfo(
+        "windows.path",
+        "windows",
+        "`%USERPROFILE%\\.local\\bin` (the native install) is on PATH",
+        "The native installer does not always add its folder to PATH: 'claude' is not recognized, or another "
+        "installation runs instead",
+        f"{ISSUES}/42337",
+    ),
+    CheckInfo(
+        "windows.managed-settings",
+        "windows",
+        "Managed settings are in `C:\\Program Files\\ClaudeCode`, not the deprecated `C:\\ProgramData\\ClaudeCode`",
+        "Claude Code no longer reads `C:\\ProgramData\\ClaudeCode` (deprecated in 2.1.2): a policy left there is "
+        "silently not applied",
+        f"{ISSUES}/18720",
+    ),
+    CheckInfo(
+        "windows.long-paths",
+        "windows",
+        "Transcript paths fit in 260 characters, or long paths are enabled (LongPathsEnabled)",
+        "Session transcripts past MAX_PATH cannot be opened, copied or backed up by programs that are not "
+        "long-path aware",
+        f"{ISSUES}/91935",
+    ),
 )
 
 _BY_ID = {info.id: info for info in CATALOGUE}

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from claude_preflight import catalogue
+from claude_preflight import catalogue, platforms
 from claude_preflight.outcome import Result, Status, fail, skip
 
 BUG_HINT = "This is a claude-preflight bug, not a problem with your machine: please report it with this text."
@@ -67,6 +67,9 @@ class NoTarget:
 
 def discover(spec: CheckSpec, env, policy) -> list:
     """The targets of a parametrised check; discovery errors become a NoTarget that fails."""
+    reason = platforms.unsupported(spec.info.id, getattr(env, "platform", ""))
+    if reason:  # nothing platform-specific is even listed where the check does not apply
+        return [NoTarget(reason, id="not-here")]
     try:
         found = list(spec.targets(env, policy))
     except Exception as exc:  # noqa: BLE001 - containment is the point
@@ -120,6 +123,9 @@ def run_check(
 
 def run(spec: CheckSpec, env, policy, target=None) -> Result:
     """Run one declared check the way every caller does: `(env, policy[, target])`, the policy's timeout and --offline."""
+    reason = platforms.unsupported(spec.info.id, getattr(env, "platform", ""))
+    if reason:
+        return skip(reason)
     kwargs = {"env": env, "policy": policy} | ({"target": target} if target is not None else {})
     return run_check(
         spec, lambda: spec.function(**kwargs), policy.check_timeout_s, offline=policy.offline, target=target

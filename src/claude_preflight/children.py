@@ -28,6 +28,15 @@ _live: dict[int, subprocess.Popen] = {}
 cancelled = threading.Event()  # set by stop_all: spawn refuses, waiting loops give up
 
 
+# A group to kill at once: a new session on POSIX; on Windows a new process group (CREATE_NEW_PROCESS_GROUP), and
+# the tree is killed through psutil (there is no killpg), which `release` does on every system anyway.
+_NEW_GROUP: dict[str, object] = (
+    {"start_new_session": True}
+    if os.name == "posix"
+    else {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+)
+
+
 class Cancelled(Exception):
     """The run is being stopped: nothing new starts."""
 
@@ -58,7 +67,7 @@ def spawn(argv: list[str], environ: dict[str, str], **popen: object) -> subproce
         if not _live:
             _subreaper(True)
         try:
-            proc = subprocess.Popen(argv, env=tokened, start_new_session=os.name == "posix", **popen)  # type: ignore[call-overload]
+            proc = subprocess.Popen(argv, env=tokened, **_NEW_GROUP, **popen)  # type: ignore[call-overload]
         except BaseException:
             if not _live:
                 _subreaper(False)
@@ -84,6 +93,9 @@ def release(proc: subprocess.Popen) -> None:
         doomed |= found
         if not found:
             break
+    if not hasattr(os, "killpg"):  # Windows: no group kill took proc itself; its tree was found above
+        with contextlib.suppress(OSError):
+            proc.kill()
     if proc.poll() is None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=5)
@@ -117,7 +129,7 @@ def live_count() -> int:
 
 
 def _kill_group(pgid: int) -> None:
-    if os.name != "posix":
+    if not hasattr(os, "killpg"):  # Windows: the process tree is killed through psutil in release()
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)

@@ -7,9 +7,9 @@ and sysroot) and real processes, so every probe runs against real files without 
 from __future__ import annotations
 
 import atexit
+import calendar
 import contextlib
 import os
-import pwd
 import shutil
 import stat
 import subprocess
@@ -26,6 +26,9 @@ from claude_preflight.run import Run
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
 _CHUNK = 1 << 20
+# Opening a FIFO never blocks, a tty never becomes ours (POSIX). Windows has neither flag nor FIFOs in the
+# filesystem; O_BINARY keeps its C runtime from translating line ends.
+_NO_BLOCK = getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 
 
 class TooLarge(Exception):
@@ -115,6 +118,12 @@ class Env:
 
     @property
     def tmp_dir(self) -> Path:
+        if self.platform == "win32":  # Node's os.tmpdir() on Windows: TEMP, then TMP, then %SystemRoot%\temp
+            spelled = self.environ.get("TEMP") or self.environ.get("TMP")
+            if spelled:
+                return self.win_path(spelled) if spelled[1:3] in (":\\", ":/") else Path(spelled)
+            if not self.environ.get("TMPDIR"):  # a simulation names its temp dir as on Linux
+                return self.win_path((self.environ.get("SystemRoot") or r"C:\Windows") + r"\temp")
         return Path(self.environ.get("TMPDIR") or "/tmp")
 
     def expand(self, path: str) -> Path:
@@ -127,6 +136,40 @@ class Env:
         """A system path (/proc/..., /etc/...) under the sysroot."""
         return self.sysroot / path.lstrip("/")
 
+    def win_path(self, path: str) -> Path:
+        """A fixed Windows path (C:\\Program Files\\...): itself on Windows; in a simulation the sysroot plays
+        drive C:, so C:\\Program Files\\ClaudeCode is <sysroot>/Program Files/ClaudeCode."""
+        parts = [p for p in path.replace("\\", "/").split("/") if p]
+        if parts and len(parts[0]) == 2 and parts[0].endswith(":"):
+            drive, parts = parts[0], parts[1:]
+        else:
+            drive = "C:"
+        if self.simulated or self.platform != "win32":
+            return self.sysroot.joinpath(*parts)
+        return Path(drive + "\\", *parts)
+
+    @property
+    def managed_dir(self) -> Path:
+        """Where managed (policy) settings, managed-mcp.json and CLAUDE.md live, as Claude Code 2.1.332 hard-codes
+        it per platform (under the sysroot in a simulation)."""
+        if self.platform == "win32":
+            return self.win_path(r"C:\Program Files\ClaudeCode")
+        if self.platform == "darwin":
+            return self.sys_path("/Library/Application Support/ClaudeCode")
+        return self.sys_path("/etc/claude-code")
+
+    def state_key(self, path: Path) -> str:
+        """A folder as a key of ~/.claude.json `projects`: on Windows the CLI writes and looks up C:/Users/me/app
+        (forward slashes; anthropics/claude-code#73317, #90041), so a backslash key is another folder to it."""
+        return str(path).replace("\\", "/") if self.platform == "win32" else str(path)
+
+    def shell_argv(self, command: str) -> list[str]:
+        """How Claude Code runs a settings command (apiKeyHelper) with Node's `shell: true`: /bin/sh -c on POSIX,
+        %ComSpec% /d /s /c on Windows (cmd.exe when ComSpec is unset)."""
+        if self.platform == "win32":
+            return [self.environ.get("ComSpec") or self.environ.get("COMSPEC") or "cmd.exe", "/d", "/s", "/c", command]
+        return ["/bin/sh", "-c", command]
+
     def shown(self, path: Path) -> str:
         """A path as a person would type it: ~ for this Env's home."""
         try:
@@ -137,10 +180,15 @@ class Env:
     # -- identity ----------------------------------------------------------------------------
     @property
     def uid(self) -> int:
-        return os.geteuid()
+        """This user's effective uid; -1 on Windows, which has none (SIDs and ACLs instead)."""
+        return os.geteuid() if hasattr(os, "geteuid") else -1
 
     @staticmethod
     def user_name(uid: int) -> str:
+        try:
+            import pwd  # POSIX only: imported here so that this module loads on Windows
+        except ImportError:
+            return os.environ.get("USERNAME") or f"uid {uid}"
         try:
             return pwd.getpwuid(uid).pw_name
         except KeyError:
@@ -149,8 +197,10 @@ class Env:
     @staticmethod
     def nofile_limit() -> tuple[int | None, int | None]:
         """The soft and hard RLIMIT_NOFILE of this process (what Claude Code started from here inherits)."""
-        import resource
-
+        try:
+            import resource  # POSIX only; Windows has no RLIMIT_NOFILE (its handle limit is not a ulimit)
+        except ImportError:
+            return None, None
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         unlimited = resource.RLIM_INFINITY
         return (None if soft == unlimited else soft), (None if hard == unlimited else hard)
@@ -185,6 +235,15 @@ class Env:
         return os.statvfs(path)
 
     @staticmethod
+    def disk_space(path: Path) -> tuple[int, int, int, int]:
+        """Free bytes, total bytes, free inodes and total inodes (0, 0 where not counted: Windows, btrfs)."""
+        if not hasattr(os, "statvfs"):  # Windows: GetDiskFreeSpaceEx through shutil; NTFS has no inode count
+            usage = shutil.disk_usage(path)
+            return usage.free, usage.total, 0, 0
+        vfs = os.statvfs(path)
+        return vfs.f_bavail * vfs.f_frsize, vfs.f_blocks * vfs.f_frsize, vfs.f_favail, vfs.f_files
+
+    @staticmethod
     def read_bytes(path: Path, limit: int) -> bytes:
         """Read a regular file, never more than `limit` bytes, never blocking."""
         with Env.open_regular(path) as handle:
@@ -209,7 +268,7 @@ class Env:
         O_NONBLOCK makes opening a FIFO return at once, and fstat on the open descriptor tells
         what it really is (no race with a stat before the open): anything else raises NotRegularFile.
         """
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | _NO_BLOCK | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0))
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
@@ -218,6 +277,11 @@ class Env:
             os.close(fd)
             raise
         return os.fdopen(fd, "rb", buffering=0)
+
+    @staticmethod
+    def pread(fd: int, size: int, offset: int) -> bytes:
+        """Up to `size` bytes at `offset` of an open file, leaving its position where it was."""
+        return pread(fd, size, offset)
 
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod
@@ -239,6 +303,12 @@ class Env:
                 os.chmod(temp, stat.S_IMODE(mode))
                 if original is not None:
                     _still(path, original, unchanged)
+                if not _RENAME_OPEN_FILES:  # Windows: the late bytes go in first, then both files are let go
+                    if original is not None:
+                        _append_late_bytes(original, unchanged.size, out)
+                        os.close(original)
+                        original = None
+                    out.close()
                 os.replace(temp, path)
             if original is not None:
                 _carry_over(path, original, unchanged.size)
@@ -258,6 +328,8 @@ class Env:
             out.flush()
             os.fsync(out.fileno())
             shutil.copymode(source, temp)
+            if not _RENAME_OPEN_FILES:
+                out.close()
             os.link(temp, target)  # FileExistsError when taken: never overwrites
 
     def read_text(self, path: Path, limit: int = 1 << 20) -> str:
@@ -285,7 +357,7 @@ class Env:
     @property
     def simulated(self) -> bool:
         """A --sysroot run: facts come from the tree, never from this machine (psutil, the real /proc)."""
-        return str(self.sysroot) != "/"
+        return len(Path(self.sysroot).parts) > 1  # "/" here, "C:\\" (what --sysroot / becomes) on Windows: real
 
     def process_names(self) -> dict[int, str]:
         """pid -> name of every process (one /proc read each, as cheap as `ps -e`)."""
@@ -293,6 +365,8 @@ class Env:
 
     def process_table(self) -> dict[int, tuple[str, int]]:
         """pid -> (name, parent pid) of every process: one pass over /proc (the sysroot's in a simulation)."""
+        if self.simulated and self.platform == "darwin":
+            return {pid: (row.name, row.ppid) for pid, row in _ps_rows(self).items()}
         if self.simulated:
             return _procfs_table(self)
         import psutil
@@ -304,16 +378,24 @@ class Env:
 
     def process_details(self, pid: int, attrs: list[str]) -> dict | None:
         """psutil-named attributes of one process (None where denied); None when it is gone."""
+        if self.simulated and self.platform == "darwin":
+            return _ps_details(self, pid, attrs)
         if self.simulated:
             return _procfs_details(self, pid, attrs)
         import psutil
 
+        # psutil refuses names this system lacks (uids, terminal on Windows): those read as None, like a denial.
+        valid = getattr(psutil, "_as_dict_attrnames", None)  # what as_dict accepts here (else: what Process has)
+        offered = [name for name in attrs if (name in valid if valid is not None else hasattr(psutil.Process, name))]
         try:
-            return psutil.Process(pid).as_dict(attrs, ad_value=None)
+            found = psutil.Process(pid).as_dict(offered, ad_value=None)
         except psutil.Error:
             return None
+        return {name: found.get(name) for name in attrs}
 
     def pid_exists(self, pid: int) -> bool:
+        if self.simulated and self.platform == "darwin":
+            return pid in _ps_rows(self)
         if self.simulated:
             return self.exists(self.sys_path(f"/proc/{pid}"))
         import psutil
@@ -340,6 +422,17 @@ class Env:
     def scandir(path: Path) -> list[os.DirEntry]:
         with os.scandir(path) as entries:
             return list(entries)
+
+    @staticmethod
+    def list_errno(directory: Path) -> int | None:
+        """Open a directory and read its first entry: None when that works, else the errno (EPERM from macOS
+        privacy protection, TCC, even where the mode bits allow; EACCES from the mode bits)."""
+        try:
+            with os.scandir(directory) as entries:
+                next(entries, None)
+        except OSError as exc:
+            return exc.errno
+        return None
 
     def entries(self, directory: Path) -> list[tuple[Path, os.stat_result]]:
         """A directory's entries with their lstat; [] when it cannot be listed, vanished entries left out."""
@@ -380,11 +473,19 @@ class Env:
         except (ValueError, OSError):  # a PATH entry with a NUL byte or a lone surrogate
             return None
 
+    def path_dirs(self) -> list[str]:
+        """This Env's PATH, split as this machine writes it (';' on Windows, ':' in a simulation on Linux)."""
+        return [d for d in self.environ.get("PATH", "").split(os.pathsep) if d]
+
     def system_command(self, name: str) -> str | None:
         """A system tool: on PATH here; under --sysroot, the stand-in in the tree's system or PATH directories
         (never this machine's own tool in a simulation)."""
         if not self.simulated:
             return self.which(name)
+        if self.platform == "win32":  # C:\Windows\System32\reg.exe and its kin, under the tree
+            system32 = self.win_path(r"C:\Windows\System32")
+            found = (system32 / n for n in (f"{name}.exe", name))
+            return next((str(c) for c in found if self.is_executable_file(c)), None)
         path_dirs = [d for d in self.environ.get("PATH", "").split(os.pathsep) if d.startswith("/")]
         for directory in dict.fromkeys((*SYSTEM_DIRS, *path_dirs)):
             candidate = self.sys_path(directory) / name
@@ -407,7 +508,7 @@ class Env:
         """
         start = time.monotonic()
         try:
-            proc = children.spawn(argv, dict(self.environ), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            proc = children.spawn(command_line(argv), dict(self.environ), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, errors="replace")  # fmt: skip
         except (ValueError, children.Cancelled) as exc:  # UnicodeEncodeError is a ValueError
             raise OSError(f"cannot run {argv[0]!r}: {exc or 'the run is stopping'}") from exc
@@ -426,6 +527,34 @@ class Env:
         return RunResult(tuple(argv), code, out, err, time.monotonic() - start)
 
 
+def command_line(argv: list[str], windows: bool = os.name == "nt") -> list[str] | str:
+    """What Popen gets. On Windows a `%ComSpec% /d /s /c COMMAND` (Env.shell_argv) is one string built as Node
+    builds it for `shell: true`: the command inside one pair of quotes, verbatim. Python's own quoting would turn
+    the quotes of `"C:\\Program Files\\helper.exe" --get` into \\" that cmd.exe does not understand."""
+    if windows and len(argv) == 5 and argv[1:4] == ["/d", "/s", "/c"]:
+        return f'"{argv[0]}" /d /s /c "{argv[4]}"'
+    return argv
+
+
+def pread(fd: int, size: int, offset: int) -> bytes:
+    """os.pread where the system has it; on Windows a seek and read that puts the position back."""
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, offset)
+    position = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        chunks, left = [], size
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.lseek(fd, position, os.SEEK_SET)
+
+
 @dataclass(frozen=True)
 class Stamp:
     """What a file was when it was read: a repair writes only if it still is."""
@@ -437,6 +566,10 @@ class Stamp:
 class FileChanged(Exception):
     """The file changed while it was being repaired: it was left alone."""
 
+
+# POSIX renames onto and from files that are open; Windows refuses while any handle lacks FILE_SHARE_DELETE (ours
+# from os.open never has it), so there the files are closed before the rename.
+_RENAME_OPEN_FILES = os.name != "nt"
 
 # Temp files of writes in progress. A write runs in a check's thread; when the run is interrupted the thread
 # is abandoned, so the temp files are removed at exit (and its rename, if it still comes, fails harmlessly).
@@ -470,13 +603,22 @@ def _still(path: Path, original: int, expected: Stamp) -> None:
         raise FileChanged(f"{path} changed while it was being repaired (a session may be writing it)")
 
 
+def _append_late_bytes(original: int, read_size: int, out: BinaryIO) -> None:
+    """What a writer appended to the original since it was read, into the new file before the rename (Windows)."""
+    size = os.fstat(original).st_size
+    if size > read_size:
+        out.write(pread(original, size - read_size, read_size))
+        out.flush()
+        os.fsync(out.fileno())
+
+
 def _carry_over(path: Path, original: int, read_size: int) -> None:
     """Append to the new file what a writer added to the old one after our last look (a tiny window)."""
     for _ in range(2):
         size = os.fstat(original).st_size
         if size > read_size:
             with open(path, "ab") as out:
-                out.write(os.pread(original, size - read_size, read_size))
+                out.write(pread(original, size - read_size, read_size))
             read_size = size
         time.sleep(0.05)
 
@@ -559,3 +701,96 @@ def _start_time(env: Env, fields: list[str]) -> float | None:
     except (IndexError, ValueError, StopIteration, OSError):
         return None
     return boot + ticks / 100  # USER_HZ is 100 on every Linux Claude Code runs on
+
+
+# -- a simulated Mac (--platform darwin --sysroot): the process table from the tree's `ps` stand-in -------------
+# macOS has no /proc. Claude Code itself reads a process's start as `LC_ALL=C TZ=UTC ps -o lstart= -p <pid>`
+# (procStart in ~/.claude/sessions/<pid>.json); the same columns give the whole table here.
+PS_TABLE = ("-axo", "pid=,ppid=,uid=,rss=,tty=,lstart=,comm=")
+PS_ARGS = ("-axo", "pid=,args=")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class _PsRow:
+    pid: int
+    ppid: int
+    uid: int
+    rss_kib: int
+    tty: str | None
+    start: float | None
+    comm: str  # the executable's path (or name)
+    args: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.comm.rsplit("/", 1)[-1][:16]  # p_comm: what psutil's name() gives on macOS
+
+
+def lstart_text(when: float) -> str:
+    """A start time as `LC_ALL=C TZ=UTC ps -o lstart=` prints it (what Claude Code records as procStart)."""
+    t = time.gmtime(when)
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[t.tm_wday]
+    return f"{day} {MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} {t.tm_year}"
+
+
+def _lstart_seconds(words: list[str]) -> float | None:
+    """`Wed Dec  2 06:32:57 2026` (C locale, UTC) as epoch seconds, without this machine's locale."""
+    try:
+        _, month, day, clock, year = words
+        hour, minute, second = (int(n) for n in clock.split(":"))
+        return float(calendar.timegm((int(year), MONTHS.index(month) + 1, int(day), hour, minute, second)))
+    except ValueError:
+        return None
+
+
+def _ps_run(env: Env, options: tuple[str, ...]) -> str:
+    binary = env.system_command("ps")
+    if not binary:
+        return ""
+    import dataclasses
+
+    plain = dataclasses.replace(env, environ={**env.environ, "LC_ALL": "C", "TZ": "UTC"})
+    try:
+        run = plain.run([binary, *options], timeout=5)
+    except OSError:
+        return ""
+    return run.stdout if run.returncode == 0 else ""
+
+
+def _ps_rows(env: Env) -> dict[int, _PsRow]:
+    args: dict[int, tuple[str, ...]] = {}
+    for line in _ps_run(env, PS_ARGS).splitlines():
+        pid, _, rest = line.strip().partition(" ")
+        if pid.isdigit():
+            args[int(pid)] = tuple(rest.split())
+    rows = {}
+    for line in _ps_run(env, PS_TABLE).splitlines():
+        fields = line.split(None, 10)  # pid ppid uid rss tty + 5 lstart words + comm (may hold spaces)
+        if len(fields) < 11 or not all(f.lstrip("-").isdigit() for f in fields[:4]):
+            continue
+        start = _lstart_seconds(fields[5:10])
+        pid = int(fields[0])
+        tty = None if fields[4] in ("??", "-") else fields[4]
+        rows[pid] = _PsRow(pid, int(fields[1]), int(fields[2]), int(fields[3]), tty, start, fields[10].strip(),
+                           args.get(pid, ()))  # fmt: skip
+    return rows
+
+
+def _ps_details(env: Env, pid: int, attrs: list[str]) -> dict | None:
+    row = _ps_rows(env).get(pid)
+    if row is None:
+        return None
+    facts = {
+        "pid": pid,
+        "ppid": row.ppid,
+        "name": row.name,
+        "exe": row.comm if row.comm.startswith("/") else "",
+        "cmdline": list(row.args),
+        "uids": _Uids(row.uid, row.uid, row.uid),
+        "username": env.user_name(row.uid),
+        "create_time": row.start,
+        "memory_info": _Memory(row.rss_kib * 1024),
+        "terminal": row.tty,
+    }
+    return {name: facts.get(name) for name in attrs}

@@ -23,6 +23,7 @@ class Policy:
     mem_total_warn_gib: float = 8.0
     swap_used_warn_percent: float = 80.0
     pressure_warn_avg60: float = 10.0
+    mac_free_warn_percent: float = 20.0
     cgroup_fail_gib: float = 2.0
     cgroup_warn_gib: float = 4.0
     wsl_min_memory_gib: float = 8.0
@@ -100,6 +101,7 @@ THRESHOLDS: dict[str, str] = {
     "mem_total_warn_gib": "warn when the machine has less RAM than this (GiB)",
     "swap_used_warn_percent": "warn when more swap than this percentage is in use",
     "pressure_warn_avg60": "warn when memory pressure (PSI some avg60) is over this",
+    "mac_free_warn_percent": "macOS: warn when memory_pressure's system-wide free percentage is under this",
     "cgroup_fail_gib": "fail when this process's cgroup memory limit is under this (GiB)",
     "cgroup_warn_gib": "warn when this process's cgroup memory limit is under this (GiB)",
     "wsl_min_memory_gib": "warn when a WSL2 VM has less memory than this (GiB)",

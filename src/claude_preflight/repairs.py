@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from claude_preflight.env import Env, FileChanged, Stamp
+from claude_preflight.env import Env, FileChanged, Stamp, current_platform
 from claude_preflight.outcome import Repair
 from claude_preflight.probes import sessions
 from claude_preflight.probes.files import loads, read_json
@@ -40,7 +40,9 @@ def live_session_ids(env: Env) -> set[str]:
     Which processes are alive is this machine's question, also under --sysroot: a simulated /proc must never
     let a repair rewrite a transcript that a real session is writing.
     """
-    real = dataclasses.replace(env, sysroot=Path("/"))
+    # This machine's platform too: a --platform darwin simulation must not compare this machine's processes the
+    # Mac way (ps lstart text), or a live session here would look dead and be rewritten.
+    real = dataclasses.replace(env, sysroot=Path("/"), platform=current_platform())
     return {entry.session_id for entry in sessions.registry(real) if entry.alive and entry.session_id}
 
 

@@ -38,7 +38,7 @@ def config_targets(env: Env) -> list[ConfigTarget]:
             "managed-settings",
             "settings",
             "managed (policy) settings",
-            env.sys_path("/etc/claude-code/managed-settings.json"),
+            env.managed_dir / "managed-settings.json",
         ),
     ]
 

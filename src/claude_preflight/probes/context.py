@@ -48,7 +48,7 @@ class MemoryFiles:
 
 def _candidates(env: Env) -> list[tuple[Path, str]]:
     """Every file Claude Code loads for the project, in its order: managed, user, root ... project."""
-    found = [(env.sys_path("/etc/claude-code/CLAUDE.md"), "managed"), (env.config_dir / "CLAUDE.md", "user")]
+    found = [(env.managed_dir / "CLAUDE.md", "managed"), (env.config_dir / "CLAUDE.md", "user")]
     found += [(p, "user rule") for p in _rules(env, env.config_dir / "rules")]
     project = Path(env.project)
     for directory in reversed([project, *project.parents]):

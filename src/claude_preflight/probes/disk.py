@@ -17,7 +17,7 @@ class FsTarget:
     mount: Path
     device: int
     roles: tuple[str, ...]
-    probe_path: Path  # an existing path on it, for statvfs
+    probe_path: Path  # an existing path on it, for the free-space figures
 
     @property
     def id(self) -> str:
@@ -80,8 +80,7 @@ class Space:
 
 
 def space(env: Env, target: FsTarget) -> Space:
-    vfs = env.statvfs(target.probe_path)
-    return Space(vfs.f_bavail * vfs.f_frsize, vfs.f_blocks * vfs.f_frsize, vfs.f_favail, vfs.f_files)
+    return Space(*env.disk_space(target.probe_path))
 
 
 @dataclass(frozen=True)

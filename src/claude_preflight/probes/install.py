@@ -31,18 +31,31 @@ class Installation:
     version: str | None
     runs: bool  # the first `claude` on PATH: the one a shell starts
     executable: bool
-    problem: str | None = None  # did not answer --version, not executable
+    problem: str | None = None  # did not answer --version, not executable, killed by signal N
     package_dir: str | None = None  # npm: the @anthropic-ai/claude-code package
     on_path: bool = True
 
+    @property
+    def sigkilled(self) -> bool:
+        return bool(self.problem and self.problem.startswith("killed by signal 9 "))
+
+
+def _names(env: Env) -> tuple[str, ...]:
+    """What `claude` is called on disk: on Windows the native claude.exe, npm's claude.cmd shim (PATHEXT order)."""
+    return ("claude.exe", "claude.cmd") if env.platform == "win32" else ("claude",)
+
 
 def _method(env: Env, real: str, path: str) -> str:
+    real, path = real.replace("\\", "/"), path.replace("\\", "/")  # Windows paths, compared as POSIX ones
+    if path.lower().endswith("/npm/claude.cmd"):  # npm's shim in %APPDATA%\npm (Windows' global prefix)
+        return "npm-global"
     if "/node_modules/@anthropic-ai/claude-code" in real or "/node_modules/.bin/" in path:
         prefix = _npm_prefix(env)
         if prefix and real.startswith(str(Path(prefix) / "lib" / "node_modules")):
             return "npm-global"
         return "npm-global" if "/lib/node_modules/" in real else "npm-local"
-    if "/.local/share/claude/versions/" in real or path == str(env.home / ".local" / "bin" / "claude"):
+    native = {(env.home / ".local" / "bin" / name).as_posix() for name in _names(env)}
+    if "/.local/share/claude/versions/" in real or path in native:
         return "native"
     if "/Cellar/" in real or "/Caskroom/" in real or "linuxbrew" in real or real.startswith("/opt/homebrew"):
         return "homebrew"
@@ -83,6 +96,7 @@ def npm_prefix(env: Env) -> str | None:
 
 def _package_dir(real: str) -> str | None:
     marker = "/node_modules/@anthropic-ai/claude-code"
+    real = real.replace("\\", "/")  # a Windows path
     return real[: real.index(marker) + len(marker)] if marker in real else None
 
 
@@ -91,6 +105,8 @@ def _version(env: Env, path: str, package_dir: str | None, timeout: float) -> tu
         run = env.run([path, "--version"], timeout=timeout)
     except OSError as exc:
         return None, f"cannot run: {exc.strerror or exc}"
+    if run.returncode is not None and run.returncode < 0:  # killed by a signal (SIGKILL: the shell's exit 137)
+        return _package_version(env, package_dir), f"killed by signal {-run.returncode} on --version"
     if run.timed_out:
         return _package_version(env, package_dir), f"did not answer --version within {timeout:g} s"
     match = VERSION.search(run.stdout)
@@ -113,16 +129,19 @@ def installations(env: Env, timeout: float) -> list[Installation]:
 
 def _scan(env: Env, timeout: float) -> list[Installation]:
     candidates: list[tuple[str, bool]] = []
+    names = _names(env)
     for directory in env.environ.get("PATH", "").split(os.pathsep):
         if directory:
-            candidates.append((str(Path(directory) / "claude"), True))
+            candidates += [(str(Path(directory) / name), True) for name in names]
     prefix = _npm_prefix(env)
-    known = [env.home / ".local" / "bin" / "claude"] + [
+    known = [env.home / ".local" / "bin" / name for name in names] + [
         env.sys_path(p)
         for p in ("/opt/homebrew/bin/claude", "/usr/local/bin/claude", "/home/linuxbrew/.linuxbrew/bin/claude")
     ]
     if prefix:
         known.append(Path(prefix) / "bin" / "claude")
+    if env.platform == "win32" and env.environ.get("APPDATA"):  # npm's global prefix on Windows: no bin/
+        known.append(Path(env.environ["APPDATA"]) / "npm" / "claude.cmd")
     versions = env.home / ".local" / "share" / "claude" / "versions"
     known += sorted((p for p, _ in env.entries(versions)), key=lambda p: p.name)
     candidates += [(str(p), False) for p in known]

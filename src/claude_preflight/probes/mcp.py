@@ -112,9 +112,9 @@ def discover(env: Env, max_bytes: int) -> list[Server]:
     state = read_json(env, env.user_state_file, max_bytes).data
     state = state if isinstance(state, dict) else {}
     projects = state.get("projects") if isinstance(state.get("projects"), dict) else {}
-    project_entry = projects.get(str(env.project))
+    project_entry = projects.get(env.state_key(env.project))
     found: list[Server] = []
-    managed_path = env.sys_path("/etc/claude-code/managed-mcp.json")
+    managed_path = env.managed_dir / "managed-mcp.json"
     for name, config in _servers_in(read_json(env, managed_path, max_bytes).data).items():
         found.append(Server("managed", name, config, managed_path, Approval.MANAGED))
     for name, config in _servers_in(project_entry).items():

@@ -44,7 +44,7 @@ def meminfo(env: Env) -> Meminfo | None:
         return Meminfo(
             values.get("MemTotal", 0), available, values.get("SwapTotal", 0), values.get("SwapFree", 0), str(path)
         )
-    if str(env.sysroot) != "/":
+    if env.simulated:
         return None
     import psutil
 

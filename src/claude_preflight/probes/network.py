@@ -7,14 +7,14 @@ import json
 import re
 import ssl
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from claude_preflight.env import Env
-from claude_preflight.probes import http, once_per_run
+from claude_preflight.probes import http, macos, once_per_run
 from claude_preflight.probes.config import settings_documents
-from claude_preflight.probes.files import read_json
+from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
 from claude_preflight.values import epoch_ms
 
@@ -102,13 +102,57 @@ def credentials(env: Env, timeout: float, max_bytes: int) -> Credential:
         return Credential("CLAUDE_CODE_OAUTH_TOKEN", token, "authorization",
                           ("from the environment variable CLAUDE_CODE_OAUTH_TOKEN (claude setup-token)",),
                           tuple(_format_problems(token, "CLAUDE_CODE_OAUTH_TOKEN", base)))  # fmt: skip
+    if env.platform == "darwin":  # the login Keychain first, then ~/.claude/.credentials.json (its fallback)
+        return _keychain_login(env, timeout)
     return _oauth(env)
+
+
+def _keychain_login(env: Env, timeout: float) -> Credential:
+    oauth = macos.keychain_item(env, macos.keychain_service(env), timeout)
+    where = f"login Keychain, service {oauth.service!r}, account {oauth.account!r}"
+    if oauth.state == "found":
+        data = _json_object(env, oauth.secret or "")
+        login = data.get("claudeAiOauth") if isinstance(data, dict) else None
+        if isinstance(login, dict) and isinstance(login.get("accessToken"), str) and login["accessToken"]:
+            return Credential("oauth", login["accessToken"], "authorization", (f"OAuth login in the {where}",),
+                              expires_at_ms=epoch_ms(login.get("expiresAt")))  # fmt: skip
+    api_key = macos.keychain_item(env, macos.keychain_service(env, ""), timeout)
+    if api_key.state == "found" and api_key.secret:
+        return Credential("keychain-api-key", api_key.secret, "x-api-key",
+                          (f"API key stored by /login in the login Keychain, service {api_key.service!r}",),
+                          tuple(_format_problems(api_key.secret, "the Keychain API key", base_url(env))))  # fmt: skip
+    fallback = _oauth(env)
+    seen = f"{where}: " + {"found": "an item without claudeAiOauth", "not-found": "no item (security exit 44)",
+                           "locked": "the keychain is locked (security exit 36)",
+                           "no-security": "`security` is not there", "timeout": f"no answer within {timeout:g} s"
+                           }.get(oauth.state, f"security exit {oauth.exit_code}")  # fmt: skip
+    if "locked" in (oauth.state, api_key.state) and fallback.source == "none":
+        return Credential("keychain-locked", detail=(seen, *fallback.detail[1:]))
+    return replace(fallback, detail=(*fallback.detail, seen))
+
+
+def _json_object(env: Env, text: str) -> object:
+    """The Keychain item's JSON; every string in it is a secret from the moment it is read."""
+    try:
+        data = loads(text)
+    except ValueError:
+        return None
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and len(item) >= 20:  # tokens, not words such as scopes or "max"
+            env.this_run.learn(item)
+    return data
 
 
 def _run_helper(env: Env, command: str, where: str, timeout: float) -> Credential:
     detail = (f"apiKeyHelper from {where}: {command}",)
     try:
-        run = env.run(["/bin/sh", "-c", command], timeout=timeout)
+        run = env.run(env.shell_argv(command), timeout=timeout)
     except OSError as exc:
         return Credential("apiKeyHelper", detail=detail, error=f"could not run: {exc}")
     if run.timed_out:
@@ -262,6 +306,7 @@ class Survey:
     refused: str | None = None  # why the key was not sent
     samples: list[http.Exchange] = field(default_factory=list)
     stream: http.Exchange | None = None
+    platform: str = "linux"  # the system it was measured on (fix texts differ: getent vs dscacheutil)
 
 
 def _auth_headers(credential: Credential) -> dict[str, str]:
@@ -283,7 +328,7 @@ def survey(env: Env, policy) -> Survey:
 def _run_survey(env: Env, policy) -> Survey:
     base = base_url(env)
     credential = credentials(env, policy.probe_timeout_s, policy.config_max_bytes)
-    result = Survey(base, credential)
+    result = Survey(base, credential, platform=env.platform)
     extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS") if ca_file(env, policy.config_max_bytes).state == "ok" else None
     common = {"environ": env.environ, "timeout": policy.network_timeout_s, "extra_ca": extra_ca}
     parts = urlsplit(base)

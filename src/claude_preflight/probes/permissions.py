@@ -48,6 +48,7 @@ class PathFacts:
     nearest_parent: Path | None = None  # for a missing path: the closest ancestor that exists
     parent_writable: bool = False
     error: str | None = None
+    list_errno: int | None = None  # a directory that would not list when opened (EPERM: macOS TCC)
 
     @property
     def mode_text(self) -> str:
@@ -75,6 +76,9 @@ def path_facts(env: Env, path: Path) -> PathFacts:
         readable=env.access(path, os.R_OK),
         writable=env.access(path, os.W_OK),
         searchable=env.access(path, os.X_OK) if stat.S_ISDIR(info.st_mode) else True,
+        # Mode bits are not the whole story on a Mac: privacy protection refuses ~/Documents, ~/Desktop,
+        # ~/Downloads to a terminal without the grant. Only opening the directory tells.
+        list_errno=env.list_errno(path) if stat.S_ISDIR(info.st_mode) else None,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from claude_preflight.env import Env
+from claude_preflight.probes import macos
 from claude_preflight.probes.memory import is_claude_name
 
 ATTRS = ["pid", "ppid", "name", "exe", "cmdline", "username", "uids", "create_time", "memory_info", "terminal"]
@@ -29,10 +30,21 @@ class ClaudeProcess:
     how: str  # why it counts as Claude Code
     command: str
     children: tuple[tuple[int, str, int], ...]  # (pid, name, rss) of descendants, e.g. MCP servers
+    footprint: int | None = None  # macOS: physical footprint (what jetsam counts); None where not measured
+    children_footprint: int | None = None
 
     @property
     def children_rss(self) -> int:
         return sum(rss for _, _, rss in self.children)
+
+    @property
+    def size(self) -> int:
+        """Its memory as the OS that kills it counts it: footprint where measured, else RSS."""
+        return self.footprint if self.footprint is not None else self.rss
+
+    @property
+    def children_size(self) -> int:
+        return self.children_footprint if self.children_footprint is not None else self.children_rss
 
 
 VERSIONS_DIR = "/.local/share/claude/versions/"  # the native installer's binaries, in any user's home
@@ -60,9 +72,11 @@ def _candidate(name: str) -> bool:
     return is_claude_name(name) or name in ("node", "bun") or name.startswith("claude")
 
 
-def claude_processes(env: Env) -> list[ClaudeProcess]:
+def claude_processes(env: Env, timeout: float = 5.0) -> list[ClaudeProcess]:
     """Every Claude Code process on the machine (other users' included, where visible)."""
     now = env.now()
+    # On macOS jetsam judges by physical footprint (compressed pages included), which RSS leaves out.
+    footprint = macos.footprints(env, timeout) if env.platform == "darwin" else None
     table = env.process_table()  # one pass: descendants are found in it, not by rereading /proc per process
     names = {pid: name for pid, (name, _) in table.items()}
     found = []
@@ -96,6 +110,8 @@ def claude_processes(env: Env) -> list[ClaudeProcess]:
                 how=how,
                 command=" ".join(cmdline)[:200] or info.get("name") or "",
                 children=tuple((k["pid"], k["name"], k["rss"]) for k in kids),
+                footprint=footprint.get(info["pid"]) if footprint else None,
+                children_footprint=sum(footprint.get(k["pid"], 0) for k in kids) if footprint else None,
             )
         )
     return sorted(found, key=lambda p: p.pid)

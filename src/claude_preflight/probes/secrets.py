@@ -65,7 +65,7 @@ def collect_secrets(env: Env, max_bytes: int) -> SecretSet:
     incomplete, and a Redactor given an incomplete set masks more (fails closed)."""
     found = SecretSet(value for name, value in env.environ.items() if is_secret_name(name))
     sources = [(target.path, target.kind, max_bytes) for target in config_targets(env)]
-    sources += [(env.sys_path("/etc/claude-code/managed-mcp.json"), "mcp", max_bytes),
+    sources += [(env.managed_dir / "managed-mcp.json", "mcp", max_bytes),
                 (env.config_dir / ".credentials.json", "credentials", 1_000_000)]  # fmt: skip
     for path, kind, limit in sources:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from claude_preflight.env import Env
+from claude_preflight.env import Env, lstart_text
 from claude_preflight.probes.files import read_json
 from claude_preflight.values import epoch_ms
 
@@ -37,7 +37,15 @@ def process_start(env: Env, pid: int) -> str | None:
 
 
 def _live_start(env: Env, pid: int, recorded: str | None) -> str | None:
-    if env.exists(env.sys_path("/proc/self")) or str(env.sysroot) != "/":
+    if env.platform == "darwin":
+        # Claude Code on macOS records procStart as `LC_ALL=C TZ=UTC ps -o lstart= -p <pid>`: the same text from
+        # the process table tells a reused pid from the session's own process.
+        details = env.process_details(pid, ["create_time"])
+        if details is None:
+            return None
+        started = details.get("create_time")
+        return lstart_text(started) if started is not None else recorded
+    if env.exists(env.sys_path("/proc/self")) or env.simulated:
         return process_start(env, pid)
     # No procfs (macOS): the pid's existence is all we can compare.
     return recorded if env.pid_exists(pid) else None

@@ -285,7 +285,7 @@ def _where(record: dict) -> tuple[str | None, str | None]:
 
 def _image_at(handle, offset: int) -> Image:
     """Read the image's header from the file itself: the data may continue far past the chunk in hand."""
-    rest = os.pread(handle.fileno(), len(IMAGE) + 64 + HEADER_BASE64, offset)[len(IMAGE) :]
+    rest = Env.pread(handle.fileno(), len(IMAGE) + 64 + HEADER_BASE64, offset)[len(IMAGE) :]
     found = _MEDIA_AND_DATA.match(rest)
     if not found:
         return Image(offset, "image/?", None, None)
@@ -348,7 +348,7 @@ def _jpeg_size(head: bytes) -> tuple[int | None, int | None]:
 def _tail(handle, size: int, line_limit: int) -> Tail:
     """The end of the session: a torn last line, and tool_use blocks still waiting for their tool_result."""
     start = max(0, size - TAIL_BYTES)
-    data = os.pread(handle.fileno(), size - start, start)
+    data = Env.pread(handle.fileno(), size - start, start)
     torn_bytes = 0
     if data and not data.endswith(b"\n"):
         last = data[data.rfind(b"\n") + 1 :]

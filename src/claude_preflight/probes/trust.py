@@ -40,7 +40,7 @@ def workspace_trust(env: Env, max_bytes: int) -> Trust:
     state = read_json(env, env.user_state_file, max_bytes).data
     projects = state.get("projects") if isinstance(state, dict) else None
     projects = projects if isinstance(projects, dict) else {}
-    keys = dict.fromkeys((str(workspace), str(env.project), str(project)))
+    keys = dict.fromkeys(env.state_key(p) for p in (workspace, env.project, project))
     trusted = any(
         isinstance(projects.get(key), dict) and projects[key].get("hasTrustDialogAccepted") is True for key in keys
     )

@@ -24,9 +24,15 @@ def history_evidence(history: SessionHistory | None, days: float) -> list[str]:
     return lines
 
 
-def cleanup_command(history: SessionHistory | None, days: float) -> str:
+def cleanup_command(history: SessionHistory | None, days: float, platform: str = "linux") -> str:
     if history is None or not history.exists or not history.old_sessions:
         return ""
+    if platform == "win32":
+        return (
+            f"\nOld sessions ({history.old_sessions}, {_gib(history.old_bytes)}) can go (they cannot be resumed after), "
+            f"in PowerShell:\n  Get-ChildItem -Recurse -Filter *.jsonl '{history.projects_dir}' | "
+            f"Where-Object LastWriteTime -lt (Get-Date).AddDays(-{int(days)}) | Remove-Item"
+        )
     return (
         f"\nOld sessions ({history.old_sessions}, {_gib(history.old_bytes)}) can go (they cannot be resumed after):\n"
         f"  find '{history.projects_dir}' -name '*.jsonl' -mtime +{int(days)} -delete"
@@ -42,6 +48,7 @@ def evaluate_space(
     warn_gib: float,
     warn_inodes_percent: float,
     old_days: float,
+    platform: str = "linux",
 ) -> Result:
     roles = ", ".join(target.roles)
     figures = f"{target.mount} ({roles}): {_gib(space.free_bytes)} free of {_gib(space.total_bytes)}"
@@ -56,8 +63,15 @@ def evaluate_space(
         "A full disk crashes Claude Code with ENOSPC; if it happens while ~/.claude.json is being rewritten the "
         "file can be left empty and Claude Code refuses to start."
     )
-    free_up = f"See what is large with:\n  du -xh --max-depth=2 '{target.mount}' 2>/dev/null | sort -h | tail -20"
-    free_up += cleanup_command(history, old_days)
+    depth = "-d 2" if platform == "darwin" else "--max-depth=2"  # BSD du has no --max-depth
+    free_up = f"See what is large with:\n  du -xh {depth} '{target.mount}' 2>/dev/null | sort -h | tail -20"
+    if platform == "win32":
+        free_up = (
+            f"See what is large with (PowerShell):\n  Get-ChildItem -Force -Directory '{target.mount}' | ForEach-Object "
+            "{ '{0,8:N1} GB  {1}' -f ((Get-ChildItem -LiteralPath $_.FullName -Recurse -File -Force -ErrorAction "
+            "SilentlyContinue | Measure-Object Length -Sum).Sum / 1GB), $_.FullName } | Sort-Object"
+        )
+    free_up += cleanup_command(history, old_days, platform)
     if space.total_bytes == 0:
         return skip(f"{target.mount} reports no size (a virtual filesystem)", *evidence)
     if space.free_bytes < fail_gib * GIB:
@@ -83,7 +97,11 @@ def evaluate_space(
             f"threshold: warn under {warn_inodes_percent:g}% free inodes (disk_warn_inodes_percent)",
             remediation="With no free inodes no new file can be created, whatever the free space: Claude Code fails "
             "with ENOSPC. Find the directories with the most files:\n"
-            f"  du -x --inodes --max-depth=3 '{target.mount}' 2>/dev/null | sort -n | tail -20"
+            + (
+                f"  find '{target.mount}' -xdev 2>/dev/null | cut -d/ -f1-4 | sort | uniq -c | sort -n | tail -20"
+                if platform == "darwin"  # BSD du counts no inodes
+                else f"  du -x --inodes --max-depth=3 '{target.mount}' 2>/dev/null | sort -n | tail -20"
+            )
             + cleanup_command(history, old_days),
             docs=DOCS,
         )

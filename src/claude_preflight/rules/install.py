@@ -20,6 +20,7 @@ from claude_preflight.probes.install import (
     Terminal,
     satisfies,
 )
+from claude_preflight.probes.macos import CodeSignKill, MacCpu, MacLimits
 
 DOCS = "https://code.claude.com/docs/en/troubleshooting"
 DOCS_SETUP = "https://code.claude.com/docs/en/setup"
@@ -32,6 +33,20 @@ REMOVE = {
 }
 
 
+BREW_UPDATES = "\nA Homebrew install is updated by Homebrew, not by Claude Code:\n  brew upgrade --cask claude-code"
+# On native Windows the commands are PowerShell's (the installer: #25593, #42337).
+REMOVE_WINDOWS = {
+    **REMOVE,
+    "npm-local": "Remove-Item -Recurse {package}   # a project-local npm install",
+    "native": 'Remove-Item "$env:USERPROFILE\\.local\\bin\\claude.exe"; '
+    'Remove-Item -Recurse "$env:USERPROFILE\\.local\\share\\claude"',
+    "unknown": "Remove-Item {path}",
+}
+INSTALL = {
+    "win32": "Install it (the native installer needs no Node), in PowerShell:\n  irm https://claude.ai/install.ps1 | iex\n",
+}
+
+
 def _describe(i: Installation) -> str:
     where = f"{i.path}" + (f" -> {i.real}" if i.real != i.path else "")
     state = "runs" if i.runs else ("on PATH, shadowed" if i.on_path else "not on PATH")
@@ -39,11 +54,16 @@ def _describe(i: Installation) -> str:
     return f"{where}: {i.method}, version {i.version or '?'}, {state}{problem}"
 
 
-def evaluate_installations(found: list[Installation]) -> Result:
+def evaluate_installations(
+    found: list[Installation], codesign: list[CodeSignKill] | None = None, platform: str = "linux"
+) -> Result:
     if not found:
+        install = INSTALL.get(
+            platform,
+            "Install it (the native installer needs no Node):\n  curl -fsSL https://claude.ai/install.sh | bash\n",
+        )
         return fail("no Claude Code installation found", "no `claude` on PATH, in ~/.local/bin, ~/.local/share/claude/versions, the npm prefix or Homebrew",
-                    remediation="Install it (the native installer needs no Node):\n  curl -fsSL https://claude.ai/install.sh | bash\n"
-                    "or with npm (Node 22 or newer):\n  npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
+                    remediation=install + "or with npm (Node 22 or newer):\n  npm install -g @anthropic-ai/claude-code", docs=DOCS_SETUP)  # fmt: skip
     evidence = [_describe(i) for i in found]
     running = next((i for i in found if i.runs), None)
     distinct = list({i.real: i for i in found}.values())
@@ -52,6 +72,8 @@ def evaluate_installations(found: list[Installation]) -> Result:
         return fail("no working `claude` on PATH" + (f": {broken.path} is {broken.problem}" if broken else ""), *evidence,
                     remediation="Make the installation executable or put its directory on PATH:\n"
                     "  chmod +x <path>   # or: export PATH=\"$HOME/.local/bin:$PATH\"", docs=DOCS_SETUP)  # fmt: skip
+    if running.sigkilled and codesign is not None:
+        return _codesign_killed(running, codesign, evidence)
     if running.problem:
         return fail(f"{running.path} {running.problem}", *evidence,
                     remediation="The `claude` your shell starts does not answer; reinstall it:\n"
@@ -59,16 +81,39 @@ def evaluate_installations(found: list[Installation]) -> Result:
     if len(distinct) > 1:
         others = [i for i in distinct if i.real != running.real]
         steps = "\n".join(
-            f"  {REMOVE[i.method].format(package=i.package_dir, path=i.path)}   # {i.path}" for i in others
+            f"  {(REMOVE_WINDOWS if platform == 'win32' else REMOVE)[i.method].format(package=i.package_dir, path=i.path)}"
+            f"   # {i.path}"
+            for i in others
         )
         return warn(f"{len(distinct)} Claude Code installations; {running.path} ({running.method} {running.version}) is the one that runs",
                     *evidence, remediation="Several installations update separately and disagree ('Multiple installations "
                     f"found', 'Auto-update failed'); the one that runs may not be the one that updates. Keep {running.path} "
-                    f"and remove the others:\n{steps}", docs=DOCS_SETUP)  # fmt: skip
+                    f"and remove the others:\n{steps}" + (BREW_UPDATES if running.method == "homebrew" else ""), docs=DOCS_SETUP)  # fmt: skip
     return ok(f"Claude Code {running.version} ({running.method}) at {running.path}", *evidence)
 
 
-def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> Result:
+CODESIGN = """\
+macOS killed `claude` at launch for its code signature (SIGKILL (Code Signature Invalid); the shell says `zsh: killed`,
+exit 137). This is not a broken download: the kill follows the binary file while other sessions run from it, and a
+fresh copy of the same file runs (anthropics/claude-code#95396, #50618, #28903). Reinstalling the same version does not
+help. Either end the Claude Code sessions started from it, or run a copy:
+  cp '{real}' '{real}.copy' && ln -sf '{real}.copy' ~/.local/bin/claude
+or go back to the previous version until a fixed release ships:
+  ls ~/.local/share/claude/versions/ && ln -sf ~/.local/share/claude/versions/<previous> ~/.local/bin/claude"""
+
+
+def _codesign_killed(running: Installation, reports: list[CodeSignKill], evidence: list[str]) -> Result:
+    evidence += [f"{r.path} ({r.when}): {r.process} killed with SIGKILL (Code Signature Invalid)" for r in reports[-5:]]
+    if not reports:
+        return fail(f"{running.path} was killed with SIGKILL on --version (exit 137)", *evidence,
+                    "no crash report names the cause: on macOS this is usually the code-signing kill below",
+                    remediation=CODESIGN.format(real=running.real), docs="https://github.com/anthropics/claude-code/issues/95396")  # fmt: skip
+    return fail(f"macOS kills {running.path} at launch: SIGKILL (Code Signature Invalid), {len(reports)} report(s)",
+                *evidence, remediation=CODESIGN.format(real=running.real),
+                docs="https://github.com/anthropics/claude-code/issues/95396")  # fmt: skip
+
+
+def evaluate_known_bad(running: Installation | None, bad: list[BadVersion], platform: str = "linux") -> Result:
     if running is None or not running.version:
         return skip("no running Claude Code version to compare")
     try:
@@ -83,16 +128,20 @@ def evaluate_known_bad(running: Installation | None, bad: list[BadVersion]) -> R
                 f"reported in {b.issue}",
                 remediation=f"Install another release and keep it from updating back until a fix ships:\n"
                 f"  npm install -g @anthropic-ai/claude-code@{b.install}   # or: claude install {b.install}\n"
-                "  export DISABLE_AUTOUPDATER=1", docs=b.issue)  # fmt: skip
+                + ('  [Environment]::SetEnvironmentVariable("DISABLE_AUTOUPDATER", "1", "User")   # PowerShell'
+                   if platform == "win32" else "  export DISABLE_AUTOUPDATER=1"), docs=b.issue)  # fmt: skip
 
 
-def evaluate_node(n: NodeFacts, wsl: bool) -> Result:
+def evaluate_node(n: NodeFacts, wsl: bool, platform: str = "linux") -> Result:
     if not n.needed_by:
         return skip("the native build does not use Node, and no MCP server is started with npx/node")
     evidence = [*n.needed_by, f"node: {n.node or 'not found'}" + (f" ({n.version})" if n.version else "")]
     if n.engines:
         evidence.append(f"engines.node {n.engines} ({n.engines_from})")
     install = "Install Linux Node.js 22 (for example with nvm: nvm install 22) and put it first on PATH."
+    if platform == "darwin":
+        install = ("Install Node.js 22 with Homebrew and put it first on PATH (in ~/.zshrc):\n  brew install node@22\n"
+                   '  export PATH="$(brew --prefix node@22)/bin:$PATH"')  # fmt: skip
     if not n.node:
         return fail("Node.js is needed here but `node` is not on PATH", *evidence,
                     remediation=f"'exec: node: not found': {install}", docs=DOCS_SETUP)  # fmt: skip
@@ -125,7 +174,7 @@ def evaluate_auto_update(found: list[Installation], a: AutoUpdate) -> Result:
                 "  npm install -g @anthropic-ai/claude-code\n  # or: claude install", docs=DOCS_SETUP)  # fmt: skip
 
 
-def evaluate_ripgrep(r: Ripgrep) -> Result:
+def evaluate_ripgrep(r: Ripgrep, platform: str = "linux") -> Result:
     if not r.installed:
         return skip("no Claude Code installation runs here (see install.claude)")
     evidence = [f"bundled ripgrep: {'yes' if r.bundled else 'no'}", f"USE_BUILTIN_RIPGREP={r.use_builtin}" if r.use_builtin else "USE_BUILTIN_RIPGREP unset",
@@ -139,7 +188,8 @@ def evaluate_ripgrep(r: Ripgrep) -> Result:
     if uses_system and (not r.system or r.system_error):
         findings.append(Finding(Status.FAIL, "no working ripgrep: " + (r.system_error or "`rg` is not on PATH") +
                                 (" and USE_BUILTIN_RIPGREP=0" if r.use_builtin == "0" else ""),
-                                "Search finds nothing without ripgrep. Install it:\n  sudo apt-get install ripgrep   # or: brew install ripgrep"
+                                "Search finds nothing without ripgrep. Install it:\n  "
+                                + ("brew install ripgrep" if platform == "darwin" else "sudo apt-get install ripgrep   # or: brew install ripgrep")
                                 + ("\nor let Claude Code use its own: unset USE_BUILTIN_RIPGREP" if r.use_builtin == "0" and r.bundled else "")))  # fmt: skip
     return combine(
         findings,
@@ -224,3 +274,71 @@ def evaluate_terminal(t: Terminal) -> Result:
         + (", CI" if t.ci else ""),
         *evidence,
     )
+
+
+# -- macOS: launchd's open-file limit and the CPU ------------------------------------------------------------------------
+MAXFILES = """\
+A terminal started from the Dock inherits launchd's soft limit, and a long session with MCP servers runs out of file
+descriptors (EMFILE, 'too many open files'; Claude Code has refused to start with "Current limit: 256",
+anthropics/claude-code#29573). For this shell and what it starts:
+  ulimit -n {n}   # add it to ~/.zshrc to keep it
+For every program, until the next restart:
+  sudo launchctl limit maxfiles {n} 200000
+(to keep it across restarts, a LaunchDaemon that runs `launchctl limit maxfiles {n} 200000` at load:
+/Library/LaunchDaemons/limit.maxfiles.plist)"""
+
+
+def evaluate_limits_mac(lim: MacLimits, min_nofile: int) -> Result:
+    if not lim.read and lim.kern_maxfilesperproc is None:
+        return skip("launchctl and sysctl did not answer here")
+
+    def shown(v: int | None) -> str:
+        return "unlimited" if v is None else str(v)
+
+    evidence = [f"launchctl limit maxfiles: soft {shown(lim.launchd_soft)}, hard {shown(lim.launchd_hard)}"
+                if lim.read else "launchctl limit maxfiles: no answer",
+                f"kern.maxfiles = {shown(lim.kern_maxfiles)}, kern.maxfilesperproc = {shown(lim.kern_maxfilesperproc)}"]  # fmt: skip
+    if lim.own_soft is not None:
+        evidence.append(f"this shell's open-file limit (ulimit -n): {lim.own_soft}")
+    findings = []
+    lowest = min((v for v in (lim.launchd_soft, lim.own_soft) if v is not None), default=None)
+    if lowest is not None and lowest < min_nofile:
+        findings.append(
+            Finding(Status.WARN, f"open-file limit is {lowest} (under {min_nofile})", MAXFILES.format(n=min_nofile))
+        )
+    if lim.kern_maxfilesperproc is not None and lim.kern_maxfilesperproc < min_nofile:
+        findings.append(Finding(Status.WARN, f"kern.maxfilesperproc is {lim.kern_maxfilesperproc} (under {min_nofile})",
+                                f"No process can open more files than this, whatever ulimit says:\n"
+                                f"  sudo sysctl -w kern.maxfilesperproc={min_nofile * 4} kern.maxfiles={min_nofile * 8}"))  # fmt: skip
+    return combine(findings, evidence, "open-file limits are high enough", DOCS)
+
+
+def evaluate_cpu_mac(c: MacCpu) -> Result:
+    evidence = [f"CPU: {c.brand or '?'}", f"hw.optional.arm64 = {int(c.apple_silicon) if c.apple_silicon is not None else '-'}",
+                f"hw.optional.avx1_0 = {int(c.avx1) if c.avx1 is not None else '-'}, "
+                f"hw.optional.avx2_0 = {int(c.avx2) if c.avx2 is not None else '-'}",
+                f"sysctl.proc_translated = {int(c.translated) if c.translated is not None else '-'}"]  # fmt: skip
+    if c.claude_path:
+        evidence.append(f"{c.claude_path}: Mach-O {c.claude_arch or 'unknown'}")
+    native = (
+        "Install the Apple Silicon build (the native installer picks it when run outside Rosetta):\n"
+        "  arch -arm64 /bin/zsh -c 'curl -fsSL https://claude.ai/install.sh | bash'"
+    )
+    if c.apple_silicon and c.claude_arch == "x86_64":
+        return warn("Claude Code is the Intel (x86_64) build running under Rosetta on Apple Silicon", *evidence,
+                    remediation=f"Under Rosetta it runs slower and an x86_64 Node/Homebrew in /usr/local comes along. {native}",
+                    docs=DOCS)  # fmt: skip
+    if c.apple_silicon and c.translated:
+        return warn("this shell runs under Rosetta (sysctl.proc_translated = 1) on Apple Silicon", *evidence,
+                    remediation="Programs started from it (node, claude, Homebrew in /usr/local) are x86_64 builds under "
+                    f"Rosetta. Open the terminal without 'Open using Rosetta'. {native}", docs=DOCS)  # fmt: skip
+    if c.apple_silicon:
+        return ok("Apple Silicon: no AVX requirement", *evidence)
+    if c.avx1 is False:
+        return fail("this Intel Mac's CPU has no AVX: the native build stops with 'illegal hardware instruction'",
+                    *evidence, remediation="Claude Code's native binary needs AVX (as on Linux). Every release from "
+                    "2.1.113 ships it, through npm too; the last JavaScript build runs on Node 22 without AVX:\n"
+                    "  npm install -g @anthropic-ai/claude-code@2.1.112\n  export DISABLE_AUTOUPDATER=1", docs=DOCS)  # fmt: skip
+    if c.avx1:
+        return ok("the CPU has AVX", *evidence)
+    return skip("the CPU's features could not be read (sysctl did not answer)", *evidence)

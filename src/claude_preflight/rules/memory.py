@@ -5,7 +5,8 @@ from __future__ import annotations
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
 from claude_preflight.policy import Policy
 from claude_preflight.probes.install import is_native
-from claude_preflight.probes.memory import CgroupMemory, Meminfo, OomEvidence, WslFacts
+from claude_preflight.probes.macos import MacMemory, MacOom
+from claude_preflight.probes.memory import CgroupMemory, Meminfo, OomEvidence, WslFacts, is_claude_name
 from claude_preflight.probes.processes import ClaudeProcess
 from claude_preflight.probes.sessions import RegistryEntry, UngracefulProject
 from claude_preflight.values import local_time
@@ -190,27 +191,45 @@ def evaluate_heap(heap_mb: int | None, version: str | None, mem: Meminfo | None,
 
 
 def _describe(p: ClaudeProcess) -> str:
-    kids = f" (+{len(p.children)} child process(es), {p.children_rss / MIB:.0f} MiB)" if p.children else ""
+    kids = f" (+{len(p.children)} child process(es), {p.children_size / MIB:.0f} MiB)" if p.children else ""
     flags = [p.tty or "no tty"]
     if p.orphaned:
         flags.append("orphaned")
     if p.stream_json:
         flags.append("--output-format stream-json")
-    return (f"pid {p.pid} ({p.user}), age {age(p.age_s)}, RSS {p.rss / MIB:.0f} MiB{kids}, parent {p.ppid}, "
+    size = (
+        f"footprint {p.footprint / MIB:.0f} MiB (RSS {p.rss / MIB:.0f} MiB)"
+        if p.footprint is not None
+        else f"RSS {p.rss / MIB:.0f} MiB"
+    )
+    return (f"pid {p.pid} ({p.user}), age {age(p.age_s)}, {size}{kids}, parent {p.ppid}, "
             f"{', '.join(flags)}: {p.command}")  # fmt: skip
 
 
-def evaluate_processes(procs: list[ClaudeProcess], uid: int, mem: Meminfo | None, policy: Policy) -> Result:
+MAC_FIGURE = (
+    "RSS as ps shows it (top gave no footprint); jetsam judges by physical footprint, which also counts compressed "
+    "memory (Activity Monitor's Memory column, `footprint <pid>`), so the real figure can be larger"
+)
+FOOTPRINT = "physical footprint (top's MEM column: what jetsam and Activity Monitor's Memory column count)"
+
+
+def evaluate_processes(
+    procs: list[ClaudeProcess], uid: int, mem: Meminfo | None, policy: Policy, figure: str = "RSS"
+) -> Result:
     own = [p for p in procs if p.uid == uid]
     others = [p for p in procs if p.uid != uid]
     evidence = [_describe(p) for p in own] + [f"other user: {_describe(p)}" for p in others]
+    if any(p.footprint is not None for p in procs):
+        evidence.append(f"memory figures: {FOOTPRINT}")
+    elif figure != "RSS" and procs:
+        evidence.append(f"memory figures: {figure}")
     if not own:
         return ok("no Claude Code process of yours is running", *evidence)
-    rss = sum(p.rss + p.children_rss for p in own)
+    rss = sum(p.size + p.children_size for p in own)  # footprint where measured (macOS), else RSS
     evidence.append(f"together (yours, with children): {gib(rss)}" + (f" of {gib(mem.total)} RAM" if mem else ""))
     old_orphans = [p for p in own if p.orphaned and p.age_s > policy.claude_orphan_warn_hours * 3600]
     orphans = [p for p in own if p.orphaned]
-    ends = "\n".join(f"  kill {p.pid}    # {age(p.age_s)} old, {p.rss / MIB:.0f} MiB, orphaned" for p in orphans)
+    ends = "\n".join(f"  kill {p.pid}    # {age(p.age_s)} old, {p.size / MIB:.0f} MiB, orphaned" for p in orphans)
     advice = (
         "Leftover sessions pile up (one report: 23 idle sessions, 19.5 GB on a 16 GB machine) until the OS kills "
         "the one you are using. End the ones you no longer need (claude-preflight never kills anything)"
@@ -255,3 +274,94 @@ def evaluate_killed_sessions(
         + (f"\nThen remove the stale registry entries:\n{cleanup}" if cleanup else ""),
         docs=DOCS,
     )
+
+
+# -- macOS: memory pressure and jetsam ---------------------------------------------------------------------------------
+JETSAM = (
+    "On macOS the kernel's jetsam kills processes without a word when memory runs short (a JetsamEvent report in "
+    "/Library/Logs/DiagnosticReports); the session vanishes and `--resume` may not find it."
+)
+MAC_BIGGEST = (
+    "Find the biggest processes (footprint, as jetsam counts) with:\n  top -l 1 -o mem -n 10 -stats pid,command,mem"
+)
+PRESSURE_LEVELS = {1: "normal", 2: "warn", 4: "critical"}
+
+
+def evaluate_headroom_mac(m: MacMemory, policy: Policy) -> Result:
+    if m.total is None and m.pressure_level is None and m.free_percent is None:
+        return skip("no memory figures here (sysctl and memory_pressure did not answer)")
+    evidence = []
+    if m.total:
+        evidence.append(f"hw.memsize: {gib(m.total)}")
+    if m.pressure_level is not None:
+        name = PRESSURE_LEVELS.get(m.pressure_level, "unknown")
+        evidence.append(f"kern.memorystatus_vm_pressure_level: {m.pressure_level} ({name})")
+    if m.free_percent is not None:
+        evidence.append(f"memory_pressure -Q: system-wide memory free percentage {m.free_percent}%")
+    if m.pages and m.page_size:
+        shown = ("free", "active", "inactive", "wired down", "occupied by compressor")
+        figures = ", ".join(f"{k} {gib(m.pages[k] * m.page_size)}" for k in shown if k in m.pages)
+        evidence.append(f"vm_stat (page size {m.page_size}): {figures}")
+    if m.swap_total is not None:
+        evidence.append(f"vm.swapusage: {gib(m.swap_used or 0)} used of {gib(m.swap_total)} (macOS grows swap on "
+                        "demand: its size is not judged)")  # fmt: skip
+    close = "Close other memory-hungry programs (browsers, IDEs, simulators, VMs) and other Claude Code sessions. "
+    findings = []
+    if m.pressure_level == 4:
+        findings.append(Finding(Status.FAIL, "memory pressure is critical (kern.memorystatus_vm_pressure_level 4)",
+                                f"{JETSAM} At this level jetsam is already killing processes. {close}{MAC_BIGGEST}"))  # fmt: skip
+    elif m.pressure_level == 2:
+        findings.append(Finding(Status.WARN, "memory pressure is at warn (kern.memorystatus_vm_pressure_level 2)",
+                                f"{JETSAM} {close}{MAC_BIGGEST}"))  # fmt: skip
+    if m.free_percent is not None and m.free_percent < policy.mac_free_warn_percent and m.pressure_level != 4:
+        findings.append(Finding(Status.WARN, f"only {m.free_percent}% of memory is free system-wide (under "
+                                f"{policy.mac_free_warn_percent:g}%)", f"{JETSAM} {close}{MAC_BIGGEST}"))  # fmt: skip
+    if m.total and m.total < policy.mem_total_warn_gib * GIB:
+        findings.append(Finding(Status.WARN, f"{gib(m.total)} of RAM (under {policy.mem_total_warn_gib:g} GiB)",
+                                "On a small Mac keep sessions short (/compact, or a fresh session) and run one at a time."))  # fmt: skip
+    level = PRESSURE_LEVELS.get(m.pressure_level or 0, "unknown")
+    free = f", {m.free_percent}% free" if m.free_percent is not None else ""
+    return combine(findings, evidence, f"memory pressure {level}{free}", DOCS)
+
+
+def evaluate_jetsam(o: MacOom) -> Result:
+    evidence = [f"JetsamEvent reports in {' and '.join(o.directories)}: {len(o.reports)}"]
+    for report in o.reports[-5:]:
+        many = (
+            f", {report.claude_count} Claude Code process(es) in it, {gib(report.claude_footprint)}"
+            if report.claude_count
+            else ""
+        )
+        evidence.append(f"{report.path} ({report.when}): largest process {report.largest or '?'}{many}")
+    for kill in o.claude_kills[-10:]:
+        largest = ", the largest process" if kill.largest else ""
+        evidence.append(f"jetsam killed {kill.name} (pid {kill.pid}) at {kill.when}: {kill.reason}, footprint "
+                        f"{gib(kill.footprint)}{largest}")  # fmt: skip
+    if o.log_source:
+        evidence.append(f"unified log, last day (log show): {len(o.log_claude_lines)} Claude Code kill(s), "
+                        f"{o.log_other_kills} other(s)")  # fmt: skip
+        evidence += list(o.log_claude_lines[-5:])
+    else:
+        evidence.append(f"unified log not read: {o.log_error}")
+    resume = "Lost sessions can often be resumed:\n  claude --resume"
+    if o.claude_kills or o.log_claude_lines:
+        count = len(o.claude_kills) + len(o.log_claude_lines)
+        return fail(f"jetsam killed Claude Code {count} time(s)", *evidence,
+                    remediation=f"{JETSAM} End leftover Claude Code sessions (see memory.claude-processes), close "
+                    f"other big programs and keep sessions shorter. {MAC_BIGGEST}\n{resume}", docs=DOCS)  # fmt: skip
+    blamed = [r for r in o.reports if r.largest and is_claude_name(r.largest)]
+    if blamed:
+        # Not killed itself (a warn), but the biggest process when memory ran out: the next event may take it.
+        return warn(f"{len(blamed)} jetsam event(s) name Claude Code as the largest process", *evidence,
+                    remediation=f"{JETSAM} Claude Code was the biggest process when memory ran out. End leftover "
+                    f"sessions and keep sessions shorter. {MAC_BIGGEST}\n{resume}", docs=DOCS)  # fmt: skip
+    if o.reports or o.other_kills or o.log_other_kills:
+        return warn(f"this Mac ran out of memory {len(o.reports)} time(s) (jetsam events; none killed Claude Code)",
+                    *evidence, remediation=f"Claude Code may be next. {JETSAM} {MAC_BIGGEST}", docs=DOCS)  # fmt: skip
+    if o.unreadable:
+        return skip(f"{len(o.unreadable)} jetsam report(s) could not be read", *evidence,
+                    *(f"not readable: {path}" for path in o.unreadable[-5:]),
+                    "they are readable by administrators: run claude-preflight from an admin account to judge them")  # fmt: skip
+    if not o.log_source and not o.reports:
+        return ok("no jetsam report on this Mac", *evidence)
+    return ok("no jetsam kill", *evidence)

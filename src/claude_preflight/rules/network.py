@@ -17,6 +17,13 @@ DOCS_AUTH = "https://code.claude.com/docs/en/iam"
 EXPORT_KEY = "export ANTHROPIC_API_KEY=<key>   # your key from console.anthropic.com: sk-ant-..."
 DOCS_NET = "https://code.claude.com/docs/en/network-config"
 RETRY_DELAYS_S = (0.6, 1.1, 2.5, 4.5, 9.8, 18, 34, 36, 32, 39)  # Claude Code 2.1.330's backoff, observed
+KEYCHAIN_LOCKED = """\
+On macOS Claude Code keeps its login in the login Keychain. In an SSH session (or after the keychain locked itself)
+it cannot read it, and Claude Code stops with an authentication error. Unlock it in this session:
+  security unlock-keychain ~/Library/Keychains/login.keychain-db
+For unattended runs, make a long-lived token once on a desktop session and export it instead:
+  claude setup-token
+  export CLAUDE_CODE_OAUTH_TOKEN=...   # in ~/.zshrc"""
 HANG = (
     "Claude Code retries a rejected key 10 times (about 190 s): it looks like a 3-minute hang before "
     '"Invalid API key · Fix external API key".'
@@ -40,6 +47,9 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
                     remediation="Claude Code finds no API key, token, apiKeyHelper or login, so every request fails "
                     "(or `claude -p` stops at the login prompt). Log in once with:\n  claude auth login\n"
                     f"or export a key in your shell profile:\n  {EXPORT_KEY}", docs=DOCS_AUTH)  # fmt: skip
+    if c.source == "keychain-locked":
+        return fail("the login Keychain is locked: Claude Code cannot read your login", *evidence,
+                    remediation=KEYCHAIN_LOCKED, docs=DOCS_AUTH)  # fmt: skip
     if c.untrusted:
         command = c.detail[0].split(": ", 1)[-1]
         return skip("apiKeyHelper not run: it comes from the project's own settings and this folder is not trusted",
@@ -88,7 +98,7 @@ def _error_text(x: Exchange) -> str:
         return x.body[:200].decode("utf-8", "replace")
 
 
-def _failed_phase(x: Exchange, base: str) -> Result:
+def _failed_phase(x: Exchange, base: str, platform: str = "linux") -> Result:
     via = f" through the proxy {x.via_proxy}" if x.via_proxy else ""
     evidence = [
         f"{base}{via}: {x.error_phase} failed: {x.error}",
@@ -97,12 +107,15 @@ def _failed_phase(x: Exchange, base: str) -> Result:
     if x.issuer:
         evidence.append(f"the server's certificate was issued by: {x.issuer}")
     return fail(f"cannot reach {base}{via}: {x.error_phase} failed ({x.error})", *evidence,
-                remediation=_phase_advice(x), docs=DOCS_NET)  # fmt: skip
+                remediation=_phase_advice(x, platform), docs=DOCS_NET)  # fmt: skip
 
 
-def _phase_advice(x: Exchange) -> str:
+def _phase_advice(x: Exchange, platform: str = "linux") -> str:
     phase = x.error_phase or ""
     if phase.startswith("dns"):
+        if platform == "darwin":
+            return ("The name does not resolve: check ANTHROPIC_BASE_URL, your VPN and DNS settings:\n"
+                    "  dscacheutil -q host -a name api.anthropic.com")  # fmt: skip
         return "The name does not resolve: check ANTHROPIC_BASE_URL, /etc/resolv.conf and your VPN:\n  getent hosts api.anthropic.com"
     if phase == "proxy" or phase.endswith("(proxy)"):
         return ("The proxy in HTTPS_PROXY/https_proxy does not answer or refuses the tunnel. Check it, or bypass it for "
@@ -134,7 +147,7 @@ def evaluate_key(s: Survey) -> Result:
         return skip(f"no key to check ({c.source}{': ' + why if why else ''})")
     x = s.key_check
     if not x.ok:
-        return _failed_phase(x, s.base)
+        return _failed_phase(x, s.base, s.platform)
     evidence = [f"GET {s.base}/v1/models?limit=1 with {_who(c)}: HTTP {x.status} after {x.phases.get('total', 0) * 1000:.0f} ms",
                 *_limits(x)]  # fmt: skip
     if x.status == 200:
@@ -164,7 +177,7 @@ def evaluate_key(s: Survey) -> Result:
 def evaluate_latency(s: Survey, policy: Policy) -> Result:
     failed = [x for x in s.samples if not x.ok]
     if len(failed) == len(s.samples):
-        return _failed_phase(failed[0], s.base)
+        return _failed_phase(failed[0], s.base, s.platform)
     times = sorted(x.first_byte_s for x in s.samples if x.ok)
     median, spread = statistics.median(times), times[-1] - times[0]
     x = next(x for x in s.samples if x.ok)
@@ -196,13 +209,14 @@ def evaluate_latency(s: Survey, policy: Policy) -> Result:
     return combine(findings, evidence, f"first byte in {median * 1000:.0f} ms {route}", DOCS_NET)
 
 
-def evaluate_ca(ca: CaFile) -> Result:
+def evaluate_ca(ca: CaFile, platform: str = "linux") -> Result:
     if ca.state == "unset":
         if ca.only_in_settings:
             return warn("NODE_EXTRA_CA_CERTS is set in settings.json but not in your shell", f"{ca.only_in_settings}: env.NODE_EXTRA_CA_CERTS",
                         remediation="Claude Code reads NODE_EXTRA_CA_CERTS when its process starts, before settings.json "
                         "is applied: behind a TLS-inspecting proxy every request fails with SELF_SIGNED_CERT_IN_CHAIN. "
-                        "Export it in your shell profile:\n  echo 'export NODE_EXTRA_CA_CERTS=/path/to/ca.pem' >> ~/.bashrc",
+                        "Export it in your shell profile:\n  echo 'export NODE_EXTRA_CA_CERTS=/path/to/ca.pem' >> "
+                        + ("~/.zshrc" if platform == "darwin" else "~/.bashrc"),
                         docs=DOCS_NET)  # fmt: skip
         return skip("NODE_EXTRA_CA_CERTS is not set (system trust only)")
     what = {
@@ -220,13 +234,32 @@ def evaluate_ca(ca: CaFile) -> Result:
     return ok(f"NODE_EXTRA_CA_CERTS holds {ca.certificates} PEM certificate(s)", f"NODE_EXTRA_CA_CERTS={ca.path}")
 
 
-def evaluate_tls(s: Survey, ca: CaFile) -> Result:
+KEYCHAIN_CA = """\
+On a Mac Claude Code also trusts the certificates in the Keychain (the OS store). Add your proxy's CA there once:
+  sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain /path/to/corporate-ca.pem
+or export it for Claude Code in ~/.zshrc:
+  export NODE_EXTRA_CA_CERTS=/path/to/corporate-ca.pem"""
+
+
+def evaluate_tls(s: Survey, ca: CaFile, keychain: tuple[str, ...] | None = None) -> Result:
+    """`keychain`: subjects of the macOS Keychain's certificates (None: not a Mac, or not readable)."""
     if not s.base.startswith("https://"):
         return skip(f"{s.base} is not https")
     x = next((x for x in s.samples if x.ok), s.samples[0] if s.samples else None)
     if x is None:
         return skip("no request was made")
     trust = f"system trust + NODE_EXTRA_CA_CERTS ({ca.path})" if ca.state == "ok" else "system trust"
+    if x.error_phase == "tls" and keychain and x.issuer in keychain:
+        return ok(f"the TLS certificate of {s.base} is issued by a CA in the macOS Keychain", f"{s.base}: {x.error}",
+                  f"issuer: {x.issuer} (in the Keychain: `security find-certificate -a -p`)",
+                  "Claude Code trusts the OS store as well as its bundled roots; claude-preflight's own TLS client "
+                  "does not read the Keychain, hence the error above")  # fmt: skip
+    if x.error_phase == "tls" and keychain is not None:
+        who = f" issued by {x.issuer}" if x.issuer else ""
+        return fail(f"the TLS certificate of {s.base} is not trusted{who}", f"{s.base}: {x.error}", f"trusted: {trust}",
+                    f"the Keychain holds {len(keychain)} certificate(s), none of them this issuer",
+                    remediation="Claude Code would fail every request with SELF_SIGNED_CERT_IN_CHAIN or "
+                    f"UNABLE_TO_VERIFY_LEAF_SIGNATURE. {KEYCHAIN_CA}", docs=DOCS_NET)  # fmt: skip
     if x.error_phase == "tls":
         who = f" issued by {x.issuer}" if x.issuer else ""
         return fail(f"the TLS certificate of {s.base} is not trusted{who}", f"{s.base}: {x.error}", f"trusted: {trust}",

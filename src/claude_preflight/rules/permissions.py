@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from claude_preflight.outcome import Result, fail, ok, skip
 from claude_preflight.probes.permissions import BlockedEntry, OwnershipScan, PathFacts, PathTarget
 
@@ -19,6 +21,14 @@ WHY = {
 }
 
 
+TCC = """\
+Claude Code (and every tool it runs) inherits the terminal's privacy permissions: under ~/Documents, ~/Desktop and
+~/Downloads, macOS refuses a terminal that has not been granted access, whatever `ls -l` shows ("Operation not
+permitted"). Grant it in System Settings > Privacy & Security > Files and Folders (or Full Disk Access) for your
+terminal app (Terminal, iTerm, the IDE), then restart it. Or keep projects outside those folders:
+  mv '{where}' ~/code/"""
+
+
 def _describe(facts: PathFacts) -> str:
     return (
         f"{facts.path}: {facts.kind}, owner {facts.owner}, mode {facts.mode_text}, "
@@ -26,7 +36,7 @@ def _describe(facts: PathFacts) -> str:
     )
 
 
-def evaluate_path(target: PathTarget, facts: PathFacts, user: str, uid: int) -> Result:
+def evaluate_path(target: PathTarget, facts: PathFacts, user: str, uid: int, platform: str = "linux") -> Result:
     where = str(target.path)
     if not facts.exists:
         return _missing(target, facts)
@@ -51,6 +61,14 @@ def evaluate_path(target: PathTarget, facts: PathFacts, user: str, uid: int) -> 
             _describe(facts),
             remediation=f"{WHY[target.id]} This usually follows `sudo claude`. Take it back:\n"
             f"  sudo chown -R \"$(id -un)\": '{where}'",
+            docs=DOCS,
+        )
+    if platform == "darwin" and facts.list_errno == errno.EPERM and facts.readable and facts.searchable:
+        return fail(
+            f"macOS privacy protection (TCC) keeps your terminal out of the {target.role}",
+            _describe(facts),
+            f"{where}: opening it fails with EPERM (Operation not permitted) although the mode bits allow it",
+            remediation=TCC.format(where=where),
             docs=DOCS,
         )
     if not facts.writable or not facts.searchable:
