@@ -4,4 +4,5 @@ import sys
 
 from claude_preflight.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing this module (pkgutil.walk_packages does) must not run a check
+    sys.exit(main())
