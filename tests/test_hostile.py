@@ -154,7 +154,7 @@ def test_many_silent_servers_end_within_the_family_budget(world_with_servers):  
 
 def test_an_http_server_that_trickles_is_cut_at_the_overall_deadline():
     """Each byte arrives well within the per-read timeout; only the overall deadline ends the exchange."""
-    from claude_preflight.probes import http
+    from claude_preflight import net as http
 
     stop = threading.Event()
     listener = socket.create_server(("127.0.0.1", 0))

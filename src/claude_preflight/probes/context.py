@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +111,7 @@ def imports(env: Env, source: Path, text: str) -> list[tuple[str, Path]]:
         written = match.group(1).replace("\\ ", " ")
         target = env.expand(written) if written.startswith("~") else Path(written)
         target = target if target.is_absolute() else source.parent / target
-        found.append((match.group(1), Path(os.path.normpath(target))))
+        found.append((match.group(1), env.normpath(str(target))))
     return found
 
 

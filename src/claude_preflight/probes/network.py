@@ -3,20 +3,25 @@ survey of the base URL (key check, latency samples, TLS, streaming) shared by ev
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
-import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from claude_preflight.env import Env
-from claude_preflight.probes import http, macos, once_per_run
+from claude_preflight.probes import macos, once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
 from claude_preflight.values import epoch_ms
+
+if TYPE_CHECKING:  # the type only: exchanges are made through Env.exchange
+    from claude_preflight.net import Exchange
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -269,12 +274,21 @@ def ca_file(env: Env, max_bytes: int) -> CaFile:
     for number, block in enumerate(blocks, 1):
         # Decoding each block is enough to know it is a certificate, and far cheaper than loading a trust store.
         try:
-            der = ssl.PEM_cert_to_DER_cert(block)
+            der = _pem_body(block)
         except ValueError as exc:
             return CaFile(path, "not-pem", len(blocks), error=f"certificate {number}: {exc}")
         if not der.startswith(b"0"):  # a DER certificate is an ASN.1 SEQUENCE (0x30)
             return CaFile(path, "not-pem", len(blocks), error=f"certificate {number} is not DER inside")
     return CaFile(path, "ok", len(blocks))
+
+
+def _pem_body(block: str) -> bytes:
+    """The DER bytes of one PEM certificate block (what ssl.PEM_cert_to_DER_cert does, without ssl)."""
+    body = block.split("-----BEGIN CERTIFICATE-----", 1)[1].split("-----END CERTIFICATE-----", 1)[0]
+    try:
+        return base64.b64decode("".join(body.split()), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"not base64: {exc}") from None
 
 
 def _settings_env(env: Env, name: str, max_bytes: int) -> str | None:
@@ -302,10 +316,10 @@ def timeouts(env: Env) -> Timeouts:
 class Survey:
     base: str
     credential: Credential
-    key_check: http.Exchange | None = None  # None: nothing to send (no key, Bedrock, Vertex, refused)
+    key_check: Exchange | None = None  # None: nothing to send (no key, Bedrock, Vertex, refused)
     refused: str | None = None  # why the key was not sent
-    samples: list[http.Exchange] = field(default_factory=list)
-    stream: http.Exchange | None = None
+    samples: list[Exchange] = field(default_factory=list)
+    stream: Exchange | None = None
     platform: str = "linux"  # the system it was measured on (fix texts differ: getent vs dscacheutil)
 
 
@@ -330,25 +344,25 @@ def _run_survey(env: Env, policy) -> Survey:
     credential = credentials(env, policy.probe_timeout_s, policy.config_max_bytes)
     result = Survey(base, credential, platform=env.platform)
     extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS") if ca_file(env, policy.config_max_bytes).state == "ok" else None
-    common = {"environ": env.environ, "timeout": policy.network_timeout_s, "extra_ca": extra_ca}
+    common = {"timeout": policy.network_timeout_s, "extra_ca": extra_ca}
     parts = urlsplit(base)
-    if credential.sendable and parts.scheme != "https" and not http.is_loopback(parts.hostname or ""):
+    if credential.sendable and parts.scheme != "https" and not env.is_loopback(parts.hostname or ""):
         result.refused = f"{base} is plain http to a host that is not this machine: the key would travel in clear text"
     jobs = {}
     with ThreadPoolExecutor(max_workers=6, thread_name_prefix="survey") as pool:
         for n in range(policy.latency_samples):
             # No credentials here: latency is measured with a request any server answers at once (401).
-            jobs[f"sample{n}"] = pool.submit(http.exchange, f"{base}/v1/models?limit=1", **common,
+            jobs[f"sample{n}"] = pool.submit(env.exchange, f"{base}/v1/models?limit=1", **common,
                                              headers={"anthropic-version": API_VERSION})  # fmt: skip
         if credential.sendable and not result.refused:
             jobs["key"] = pool.submit(
-                http.exchange, f"{base}/v1/models?limit=1", **common, headers=_auth_headers(credential)
+                env.exchange, f"{base}/v1/models?limit=1", **common, headers=_auth_headers(credential)
             )
             if policy.live:
                 body = json.dumps({"model": policy.live_model, "max_tokens": 1, "stream": True,
                                    "messages": [{"role": "user", "content": "Say OK."}]}).encode()  # fmt: skip
                 headers = {**_auth_headers(credential), "content-type": "application/json"}
-                jobs["stream"] = pool.submit(http.exchange, f"{base}/v1/messages", **common, method="POST",
+                jobs["stream"] = pool.submit(env.exchange, f"{base}/v1/messages", **common, method="POST",
                                              headers=headers, body=body, stream_events=True)  # fmt: skip
     result.samples = [jobs[f"sample{n}"].result() for n in range(policy.latency_samples)]
     result.key_check = jobs["key"].result() if "key" in jobs else None

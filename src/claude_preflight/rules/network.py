@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import statistics
 
+from claude_preflight.net import Exchange
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
 from claude_preflight.policy import Policy
-from claude_preflight.probes.http import Exchange
 from claude_preflight.probes.network import CaFile, Credential, Survey, Timeouts
 from claude_preflight.redact import mask
 from claude_preflight.values import whole_number
