@@ -34,12 +34,23 @@ def base_url(env: Env) -> str:
 
 # -- credentials -------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class KeyProblem:
+    """Something wrong with a credential found without the network: a code and what it concerns.
+
+    Codes: padded, quoted, whitespace, not-a-header, not-anthropic (a key's shape); no-region, no-aws-credentials
+    (Bedrock); no-project, no-region, missing-credentials-file, no-google-credentials (Vertex)."""
+
+    code: str
+    subject: str = ""  # the variable or output it concerns, or the file named
+
+
+@dataclass(frozen=True)
 class Credential:
     source: str  # ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY, apiKeyHelper, oauth, bedrock, vertex, none
     value: str | None = None  # the secret itself: never printed, only its last 4 characters
     header: str | None = None  # "x-api-key" or "authorization"
     detail: tuple[str, ...] = ()  # facts about where it came from (no secret in them)
-    problems: tuple[str, ...] = ()  # what is wrong with it, found without the network
+    problems: tuple[KeyProblem, ...] = ()  # what is wrong with it, found without the network
     expires_at_ms: int | None = None
     error: str | None = None  # a helper that failed
     untrusted: bool = False  # an apiKeyHelper from the project's own settings in a workspace not trusted: not run
@@ -66,22 +77,19 @@ def _settings_value(env: Env, key: str, max_bytes: int) -> tuple[str, str, bool]
 _HEADER_SAFE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
-def _format_problems(value: str, name: str, base: str) -> list[str]:
-    problems = []
-    if value != value.strip():
-        problems.append(f"{name} has leading or trailing whitespace or a newline")
-    if value.strip()[:1] in "\"'" or value.strip()[-1:] in "\"'":
-        problems.append(f"{name} is wrapped in quotes (they are sent as part of the key)")
-    if re.search(r"\s", value.strip()):
-        problems.append(f"{name} contains whitespace")
-    if not _HEADER_SAFE.fullmatch(value.strip()):
-        problems.append(f"{name} holds a line break or a character that cannot be sent in an HTTP header")
-    if (
-        name == "ANTHROPIC_API_KEY"
-        and not value.strip().strip("\"'").startswith("sk-ant-")
-        and base == DEFAULT_BASE_URL
-    ):
-        problems.append(f"{name} does not look like an Anthropic key (they start with sk-ant-)")
+def _format_problems(value: str, name: str, base: str) -> list[KeyProblem]:
+    """What is wrong with a key's shape, as codes: the rule decides what each means and says it."""
+    stripped, problems = value.strip(), []
+    if value != stripped:
+        problems.append(KeyProblem("padded", name))
+    if stripped[:1] in "\"'" or stripped[-1:] in "\"'":
+        problems.append(KeyProblem("quoted", name))
+    if re.search(r"\s", stripped):
+        problems.append(KeyProblem("whitespace", name))
+    if not _HEADER_SAFE.fullmatch(stripped):
+        problems.append(KeyProblem("not-a-header", name))
+    if name == "ANTHROPIC_API_KEY" and not stripped.strip("\"'").startswith("sk-ant-") and base == DEFAULT_BASE_URL:
+        problems.append(KeyProblem("not-anthropic", name))
     return problems
 
 
@@ -198,7 +206,7 @@ def _bedrock(env: Env) -> Credential:
     problems, detail = [], ["CLAUDE_CODE_USE_BEDROCK is set: requests go to Amazon Bedrock"]
     region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION")
     if not region:
-        problems.append("no AWS_REGION (or AWS_DEFAULT_REGION): Claude Code needs it for Bedrock")
+        problems.append(KeyProblem("no-region", "AWS_REGION"))
     else:
         detail.append(f"region {region}")
     sources = [
@@ -215,7 +223,7 @@ def _bedrock(env: Env) -> Credential:
     if found:
         detail.append(f"AWS credentials: {', '.join(found)}")
     else:
-        problems.append("no AWS credentials: no AWS_BEARER_TOKEN_BEDROCK, access keys, AWS_PROFILE or ~/.aws files")
+        problems.append(KeyProblem("no-aws-credentials"))
     return Credential("bedrock", detail=tuple(detail), problems=tuple(problems))
 
 
@@ -223,22 +231,20 @@ def _vertex(env: Env) -> Credential:
     e = env.environ
     problems, detail = [], ["CLAUDE_CODE_USE_VERTEX is set: requests go to Google Vertex AI"]
     if not e.get("ANTHROPIC_VERTEX_PROJECT_ID"):
-        problems.append("no ANTHROPIC_VERTEX_PROJECT_ID")
+        problems.append(KeyProblem("no-project", "ANTHROPIC_VERTEX_PROJECT_ID"))
     if not e.get("CLOUD_ML_REGION"):
-        problems.append("no CLOUD_ML_REGION")
+        problems.append(KeyProblem("no-region", "CLOUD_ML_REGION"))
     explicit = e.get("GOOGLE_APPLICATION_CREDENTIALS")
     adc = env.home / ".config" / "gcloud" / "application_default_credentials.json"
     if explicit:
         if env.exists(Path(explicit)):
             detail.append(f"GOOGLE_APPLICATION_CREDENTIALS={explicit}")
         else:
-            problems.append(f"GOOGLE_APPLICATION_CREDENTIALS names a missing file: {explicit}")
+            problems.append(KeyProblem("missing-credentials-file", explicit))
     elif env.exists(adc):
         detail.append(f"application default credentials: {adc}")
     else:
-        problems.append(
-            "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`"
-        )
+        problems.append(KeyProblem("no-google-credentials"))
     return Credential("vertex", detail=tuple(detail), problems=tuple(problems))
 
 

@@ -8,7 +8,7 @@ import statistics
 from claude_preflight.net import Exchange
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
 from claude_preflight.policy import Policy
-from claude_preflight.probes.network import CaFile, Credential, Survey, Timeouts
+from claude_preflight.probes.network import CaFile, Credential, KeyProblem, Survey, Timeouts
 from claude_preflight.redact import mask
 from claude_preflight.values import whole_number
 
@@ -38,6 +38,25 @@ def _who(c: Credential) -> str:
     return f"{c.source} (…{c.value.strip()[-4:]})" if c.value and len(c.value.strip()) >= 16 else c.source
 
 
+def problem_text(p: KeyProblem) -> str:
+    """A credential problem in words (the probe gives only its code and what it concerns)."""
+    return {
+        "padded": f"{p.subject} has leading or trailing whitespace or a newline",
+        "quoted": f"{p.subject} is wrapped in quotes (they are sent as part of the key)",
+        "whitespace": f"{p.subject} contains whitespace",
+        "not-a-header": f"{p.subject} holds a line break or a character that cannot be sent in an HTTP header",
+        "not-anthropic": f"{p.subject} does not look like an Anthropic key (they start with sk-ant-)",
+        "no-region": f"no {p.subject}"
+        + (" (or AWS_DEFAULT_REGION): Claude Code needs it for Bedrock" if p.subject == "AWS_REGION" else ""),
+        "no-aws-credentials": "no AWS credentials: no AWS_BEARER_TOKEN_BEDROCK, access keys, AWS_PROFILE or "
+        "~/.aws files",
+        "no-project": f"no {p.subject}",
+        "missing-credentials-file": f"GOOGLE_APPLICATION_CREDENTIALS names a missing file: {p.subject}",
+        "no-google-credentials": "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or run "
+        "`gcloud auth application-default login`",
+    }[p.code]
+
+
 def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result:
     evidence = list(c.detail)
     if c.value:
@@ -63,18 +82,20 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
                     docs=DOCS_AUTH)  # fmt: skip
     if c.source in ("bedrock", "vertex") and c.problems:
         provider = "Amazon Bedrock" if c.source == "bedrock" else "Google Vertex AI"
-        return fail(f"{provider} is selected but not configured: {c.problems[0]}", *evidence, *c.problems,
+        said = [problem_text(p) for p in c.problems]
+        return fail(f"{provider} is selected but not configured: {said[0]}", *evidence, *said,
                     remediation=f"Every request to {provider} fails until these are set in the shell that starts "
                     "Claude Code (settings.json `env` works too).", docs=DOCS_AUTH)  # fmt: skip
     findings = []
-    broken = [p for p in c.problems if "does not look like" not in p]
+    broken = [p for p in c.problems if p.code != "not-anthropic"]
     if broken:
-        findings.append(Finding(Status.FAIL, f"{c.source} is malformed: {broken[0]}",
+        findings.append(Finding(Status.FAIL, f"{c.source} is malformed: {problem_text(broken[0])}",
                                 f"The key is sent exactly as set, so the API rejects it ({HANG}) Set it again without "
                                 f"quotes or spaces, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}"))  # fmt: skip
-    if any("does not look like" in p for p in c.problems):
-        findings.append(Finding(Status.WARN, c.problems[-1], "Check that the variable holds an Anthropic API key "
-                                "(console.anthropic.com → API keys), not another provider's."))  # fmt: skip
+    unlike = [p for p in c.problems if p.code == "not-anthropic"]
+    if unlike:
+        findings.append(Finding(Status.WARN, problem_text(unlike[0]), "Check that the variable holds an Anthropic "
+                                "API key (console.anthropic.com → API keys), not another provider's."))  # fmt: skip
     if c.source == "oauth" and c.expires_at_ms:
         minutes = (c.expires_at_ms - now_ms) / 60000
         evidence.append(f"OAuth access token expires in {minutes:.0f} min")
