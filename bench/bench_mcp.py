@@ -66,7 +66,7 @@ def main() -> None:
     singles = []
     for command in commands:
         start = time.perf_counter()
-        handshake = mcp.stdio_handshake(command, dict(os.environ), work, 60)
+        handshake = mcp.stdio_handshake(Env(home=work, project=work), command, dict(os.environ), work, 60)
         singles.append(time.perf_counter() - start)
         assert handshake.failure is None, handshake.detail
     slowest = max(singles)

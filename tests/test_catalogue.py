@@ -64,3 +64,15 @@ def test_families_have_docs_and_causes():
     for info in catalogue.CATALOGUE:
         assert info.docs.startswith("https://") and info.cause and info.title
         assert info.id.startswith(info.family + ".")
+
+
+def test_readme_threshold_table_is_the_policy():
+    """Each threshold is written once (policy.threshold): the README table is generated from it."""
+    from claude_preflight import policy
+
+    readme = (ROOT / "README.md").read_text()
+    table = re.search(r"<!-- thresholds -->\n(.*?)\n<!-- /thresholds -->", readme, re.S)
+    assert table, "README.md lacks the <!-- thresholds --> block"
+    assert table.group(1).strip() == policy.markdown_table(), (
+        "README threshold table out of date: regenerate it with `python -m claude_preflight.policy`"
+    )

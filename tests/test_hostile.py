@@ -33,6 +33,11 @@ def run_all(env: Env, policy: Policy = STATIC) -> dict[str, object]:
     }
 
 
+def digest(root: Path) -> dict[str, bytes]:
+    """Every file under root with its bytes: a run that changes none leaves this equal."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
 def internal_errors(results: dict) -> list[str]:
     return [f"{key}: {r.summary}" for key, r in results.items() if "internal error" in r.summary]
 
@@ -71,8 +76,10 @@ def test_json_nested_100000_deep_is_one_clear_fail_per_file(world, shape):
     transcripts = claude / "projects" / "-p"
     (transcripts / "a.jsonl").write_text('{"type":"user"}\n' + shape + "\n")  # a deep line inside
     (transcripts / "b.jsonl").write_text('{"type":"user"}\n' + shape)  # a deep torn tail
+    before = digest(home.parent)
     results = run_all(env_of(world))
     assert internal_errors(results) == []
+    assert digest(home.parent) == before  # read-only: no file under home or project changed
     for key in files:
         assert results[key].status.value == "fail", key
         assert f"nested deeper than {MAX_DEPTH} levels" in results[key].text(), key
@@ -154,7 +161,7 @@ def test_many_silent_servers_end_within_the_family_budget(world_with_servers):  
 
 def test_an_http_server_that_trickles_is_cut_at_the_overall_deadline():
     """Each byte arrives well within the per-read timeout; only the overall deadline ends the exchange."""
-    from claude_preflight.probes import http
+    from claude_preflight import net as http
 
     stop = threading.Event()
     listener = socket.create_server(("127.0.0.1", 0))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from claude_preflight import children
+from claude_preflight import children, net
 from claude_preflight.run import Run
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
@@ -89,6 +89,19 @@ SYSTEM_DIRS = ("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin", "/opt
 def current_platform() -> str:
     """linux, darwin or win32, as Claude Code names them (process.platform)."""
     return next((name for name in PLATFORMS if sys.platform.startswith(name)), "linux")
+
+
+Cancelled = children.Cancelled  # raised by Env.start_piped once the run is stopping
+
+
+def stopping() -> bool:
+    """The run is being stopped (interrupt, end): start nothing more."""
+    return children.cancelled.is_set()
+
+
+# Modes for Env.access, so probes need no os module.
+READABLE, WRITABLE, EXECUTABLE = os.R_OK, os.W_OK, os.X_OK
+DEFAULT_PATH = os.defpath  # the PATH a process gets when none is set
 
 
 @dataclass(frozen=True)
@@ -464,6 +477,58 @@ class Env:
                     stack.append(path)
 
     # -- processes ---------------------------------------------------------------------------
+    # -- the network and piped processes (probes never touch sockets or subprocess themselves) ----------
+    def exchange(self, url: str, **options) -> net.Exchange:
+        """One timed HTTP(S) exchange with this Env's proxy and CA settings (net.exchange; never raises)."""
+        return net.exchange(url, environ=options.pop("environ", self.environ), **options)
+
+    @staticmethod
+    def is_loopback(host: str) -> bool:
+        return net.is_loopback(host)
+
+    @staticmethod
+    def certificate_subject(pem: str) -> str | None:
+        return net.certificate_subject(pem)
+
+    @staticmethod
+    def start_piped(argv: list[str], environ: dict[str, str], cwd: Path | None) -> subprocess.Popen:
+        """A process with pipes on stdin, stdout and stderr, registered to be killed with its descendants
+        (children.release). Raises OSError/ValueError as Popen does, children.Cancelled when the run stops."""
+        pipe = subprocess.PIPE
+        return children.spawn(argv, environ, stdin=pipe, stdout=pipe, stderr=pipe, cwd=cwd)
+
+    @staticmethod
+    def release(proc: subprocess.Popen) -> None:
+        children.release(proc)
+
+    @staticmethod
+    def wait(proc: subprocess.Popen, timeout: float) -> int | None:
+        """The exit code within `timeout`, None while it still runs."""
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    @staticmethod
+    def memory_figures() -> tuple[int, int, int, int]:
+        """(total, available, swap total, swap free) from psutil, where there is no /proc/meminfo."""
+        import psutil
+
+        vm, swap = psutil.virtual_memory(), psutil.swap_memory()
+        return vm.total, vm.available, swap.total, swap.free
+
+    @staticmethod
+    def is_file(path: Path) -> bool:
+        try:
+            return os.path.isfile(path)
+        except (ValueError, OSError):
+            return False
+
+    @staticmethod
+    def normpath(path: str) -> Path:
+        """A path with `..` and `.` folded as text (not resolved on disk), as Node's path.resolve does."""
+        return Path(os.path.normpath(path))
+
     def which(self, name: str, path: str | None = None) -> str | None:
         """Where `name` is found on `path` (this Env's PATH by default); None for a name that cannot be one."""
         if "\0" in name:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env, NotRegularFile, TooLarge
-from claude_preflight.probes.files import read_json, read_raw
+from claude_preflight.probes.files import JsonFile, read_json, read_raw
 
 MAX_IMPORT_DEPTH = 5
 # Claude Code's import syntax: `@path` at the start of a line or after whitespace, outside code.
@@ -25,7 +24,8 @@ class MemoryFile:
     role: str  # managed, user, user rule, project, parent, local, project rule, import
     chars: int
     imported_from: Path | None = None
-    problem: str | None = None  # read, but something is off (not UTF-8); or not read at all
+    unread: JsonFile | None = None  # could not be read at all: why (state missing/not-a-file/unreadable/too-large)
+    bad_byte: int | None = None  # read, but not UTF-8: the offset of the first bad byte
 
 
 @dataclass(frozen=True)
@@ -83,11 +83,11 @@ def memory_files(env: Env, max_bytes: int) -> MemoryFiles:
         if real in loaded:
             return
         loaded.add(real)
-        text, problem = _read(env, path, max_bytes)
-        if text is None and problem is None:
+        text, unread, bad_byte = _read(env, path, max_bytes)
+        if text is None and unread is None:
             return  # not there: fine for every candidate
         chars = len(text) if text is not None else _size(env, path)
-        files.append(MemoryFile(path, role, chars, parent, problem))
+        files.append(MemoryFile(path, role, chars, parent, unread, bad_byte))
         for written, target in imports(env, path, text or ""):
             resolved = env.real_path(target)
             if resolved in chain or resolved == real:
@@ -112,21 +112,22 @@ def imports(env: Env, source: Path, text: str) -> list[tuple[str, Path]]:
         written = match.group(1).replace("\\ ", " ")
         target = env.expand(written) if written.startswith("~") else Path(written)
         target = target if target.is_absolute() else source.parent / target
-        found.append((match.group(1), Path(os.path.normpath(target))))
+        found.append((match.group(1), env.normpath(str(target))))
     return found
 
 
-def _read(env: Env, path: Path, max_bytes: int) -> tuple[str | None, str | None]:
-    """(text, problem); (None, None) when the file is not there, which is fine for every candidate."""
+def _read(env: Env, path: Path, max_bytes: int) -> tuple[str | None, JsonFile | None, int | None]:
+    """(text, why it was not read, first byte that is not UTF-8); (None, None, None) when the file is not there,
+    which is fine for every candidate."""
     raw, found = read_raw(env, path, max_bytes)
     if found.state == "missing" or found.errno == errno.ENOTDIR:  # ENOTDIR: a parent is a file
-        return None, None
+        return None, None, None
     if raw is None:
-        return None, found.describe()
+        return None, found, None
     try:
-        return raw.decode("utf-8"), None
+        return raw.decode("utf-8"), None, None
     except UnicodeDecodeError as exc:
-        return raw.decode("utf-8", "replace"), f"not UTF-8 (byte {exc.start})"
+        return raw.decode("utf-8", "replace"), None, exc.start
 
 
 def _size(env: Env, path: Path) -> int:

@@ -11,14 +11,13 @@ execution: the hooks defined in settings files and by installed plugins", says t
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import stat
 from dataclasses import dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 
-from claude_preflight.env import Env, NotRegularFile
+from claude_preflight.env import DEFAULT_PATH, EXECUTABLE, Env, NotRegularFile
 from claude_preflight.probes import plugins
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
@@ -227,11 +226,11 @@ def _expand(word: str, environ: dict, home: Path, unset: list[str]) -> str:
 
 
 def _kind(program: str, resolved: str | None, env: Env) -> str | None:
-    name = os.path.basename(program)
+    name = PurePath(program).name
     if re.fullmatch(r"python[0-9.]*", name):
         return "python"
     if name == "sh" and resolved:
-        real = os.path.basename(str(env.real_path(Path(resolved))))
+        real = env.real_path(Path(resolved)).name
         return real if real in MISSING_SCRIPT_EXIT else None
     if name in MISSING_SCRIPT_EXIT or name in SUBCOMMANDS or name in ("tsx", "ts-node", "php", "pwsh"):
         return name
@@ -292,14 +291,14 @@ def _shebang(env: Env, line: str) -> tuple[str, str]:
     words = line[2:].split()
     if not words:
         return "", "missing"
-    if os.path.basename(words[0]) == "env":
+    if PurePath(words[0]).name == "env":
         rest = [w for w in words[1:] if not w.startswith("-") and not ASSIGNMENT.match(w)]
         if not rest:
             return words[0], "found"
         found = env.which(rest[0])
         return rest[0], "found" if found else "missing"
     target = words[0]
-    ok = _file_state(env, Path(target)) == "found" and env.access(Path(target), os.X_OK)
+    ok = _file_state(env, Path(target)) == "found" and env.access(Path(target), EXECUTABLE)
     return target, "found" if ok else "missing"
 
 
@@ -311,7 +310,7 @@ def _resolve(env: Env, program: str, cwd: Path) -> tuple[str | None, str]:
         return (found, "found") if found else (None, "missing")
     path = cwd / program
     state = _file_state(env, path)
-    if state == "found" and not env.access(path, os.X_OK):
+    if state == "found" and not env.access(path, EXECUTABLE):
         return str(path), "not-executable"
     return (str(path), state) if state != "missing" else (None, "missing")
 
@@ -342,7 +341,7 @@ def read_command(env: Env, entry: HookEntry) -> CommandFacts:
         environ["CLAUDE_PLUGIN_ROOT"] = str(entry.plugin_root)
     if entry.plugin:
         environ["CLAUDE_PLUGIN_DATA"] = str(plugins.data_dir(env, entry.plugin))
-    path_value = environ.get("PATH", os.defpath)
+    path_value = environ.get("PATH", DEFAULT_PATH)
     command = str(entry.command)
     facts = CommandFacts(command, path_value, env.project)
     if entry.args is not None:

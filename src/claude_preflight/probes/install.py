@@ -4,14 +4,13 @@ snapshots, OS limits, CPU, terminal)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePath
 
-from claude_preflight.env import Env
+from claude_preflight.env import EXECUTABLE, WRITABLE, Env
 from claude_preflight.probes import once_per_run
 from claude_preflight.probes.files import read_json
 
@@ -86,7 +85,7 @@ def _npm_prefix(env: Env) -> str | None:
     node = env.which("node")
     if not node:
         return None
-    default = Path(os.path.realpath(node)).parent.parent
+    default = env.real_path(Path(node)).parent.parent
     return _npmrc_prefix(env, default / "etc" / "npmrc") or str(default)
 
 
@@ -130,7 +129,7 @@ def installations(env: Env, timeout: float) -> list[Installation]:
 def _scan(env: Env, timeout: float) -> list[Installation]:
     candidates: list[tuple[str, bool]] = []
     names = _names(env)
-    for directory in env.environ.get("PATH", "").split(os.pathsep):
+    for directory in env.path_dirs():
         if directory:
             candidates += [(str(Path(directory) / name), True) for name in names]
     prefix = _npm_prefix(env)
@@ -147,11 +146,11 @@ def _scan(env: Env, timeout: float) -> list[Installation]:
     candidates += [(str(p), False) for p in known]
     found, seen, first = [], set(), True
     for path, on_path in candidates:
-        if not os.path.isfile(path) or path in seen:
+        if not env.is_file(Path(path)) or path in seen:
             continue
         seen.add(path)
-        real = os.path.realpath(path)
-        executable = os.access(path, os.X_OK)
+        real = str(env.real_path(Path(path)))
+        executable = env.access(Path(path), EXECUTABLE)
         package_dir = _package_dir(real)
         if executable:
             version, problem = _version(env, path, package_dir, timeout)
@@ -206,7 +205,7 @@ def node_facts(env: Env, running: Installation | None, mcp_commands: list[str], 
     needed = []
     if running and running.version and not is_native(running.version):
         needed.append(f"Claude Code {running.version} is the JavaScript build: it runs on Node")
-    node_servers = sorted({c for c in mcp_commands if os.path.basename(c) in ("npx", "node", "npm")})
+    node_servers = sorted({c for c in mcp_commands if PurePath(c).name in ("npx", "node", "npm")})
     if node_servers:
         needed.append(f"MCP servers are started with {', '.join(node_servers)}")
     node = env.which("node")
@@ -224,7 +223,7 @@ def node_facts(env: Env, running: Installation | None, mcp_commands: list[str], 
             engines, source = data["engines"].get("node"), str(Path(running.package_dir) / "package.json")
     npm = env.which("npm")
     mnt = str(env.sys_path("/mnt")) + "/"
-    windows = any(p and os.path.realpath(p).startswith(mnt) for p in (node, npm))
+    windows = any(p and str(env.real_path(Path(p))).startswith(mnt) for p in (node, npm))
     return NodeFacts(tuple(needed), node, version, npm, windows, engines, source)
 
 
@@ -274,7 +273,7 @@ class AutoUpdate:
 def auto_update(env: Env, max_bytes: int) -> AutoUpdate:
     prefix = _npm_prefix(env)
     target = Path(prefix) / "lib" / "node_modules" if prefix else None
-    writable = bool(target and env.exists(target) and env.access(target, os.W_OK))
+    writable = bool(target and env.exists(target) and env.access(target, WRITABLE))
     disabled = None
     if env.environ.get("DISABLE_AUTOUPDATER") not in (None, "", "0"):
         disabled = f"DISABLE_AUTOUPDATER={env.environ['DISABLE_AUTOUPDATER']}"

@@ -434,25 +434,10 @@ def keychain_certificates(env: Env, timeout: float) -> tuple[str, ...] | None:
     return tuple(found) if answered else None
 
 
-def certificate_subject(pem: str) -> str | None:
-    """A PEM certificate's subject in the words http.py gives an issuer (key=value, ...): decoded in memory."""
-    import ssl
-
-    try:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.load_verify_locations(cadata=pem)
-        decoded = context.get_ca_certs()
-    except (ssl.SSLError, ValueError):
-        return None
-    if not decoded:
-        return None
-    return ", ".join(f"{k}={v}" for rdn in decoded[0].get("subject", ()) for k, v in rdn)
-
-
 def keychain_ca_subjects(env: Env, timeout: float) -> tuple[str, ...] | None:
     """Subjects of the certificates in the System and login keychains (where a corporate CA is installed on a Mac);
     None when `security` did not answer."""
     pems = keychain_certificates(env, timeout)
     if pems is None:
         return None
-    return tuple(subject for subject in map(certificate_subject, pems) if subject)
+    return tuple(subject for subject in map(env.certificate_subject, pems) if subject)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
 import queue
 import re
-import subprocess
 import threading
 import time
 from concurrent.futures import CancelledError, ThreadPoolExecutor
@@ -21,9 +19,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from claude_preflight import __version__, children
-from claude_preflight.env import Env
-from claude_preflight.probes import http, once_per_run
+from claude_preflight import __version__
+from claude_preflight.env import DEFAULT_PATH, Cancelled, Env, stopping
+from claude_preflight.probes import once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import workspace_trust
@@ -265,11 +263,6 @@ def resolve(env: Env, command: str, path_value: str) -> str | None:
 
 
 # -- running servers -----------------------------------------------------------------------------------
-def stop_all() -> None:
-    """Kill every process the run started (the run ended or was interrupted). Kept for callers of this name."""
-    children.stop_all()
-
-
 @dataclass
 class Handshake:
     started: bool = False
@@ -301,13 +294,12 @@ def _reader(stream, lines: queue.Queue, tail: list[str] | None, limit: int = 16 
     lines.put(None) if tail is None else None
 
 
-def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -> Handshake:
+def stdio_handshake(env: Env, argv: list[str], environ: dict, cwd: Path, timeout: float) -> Handshake:
     result = Handshake()
     start = time.monotonic()
     try:
-        proc = children.spawn(argv, environ, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              cwd=cwd if cwd.is_dir() else None)  # fmt: skip
-    except children.Cancelled:
+        proc = env.start_piped(argv, environ, cwd if cwd.is_dir() else None)
+    except Cancelled:
         result.failure = "cancelled"
         return result
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte; UnicodeEncodeError: a lone surrogate
@@ -335,9 +327,8 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
             except queue.Empty:
                 continue
             if line is None:
-                try:
-                    code = proc.wait(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
-                except subprocess.TimeoutExpired:  # closed its stdout but keeps running
+                code = env.wait(proc, max(0.0, min(1.0, deadline - time.monotonic())))
+                if code is None:  # closed its stdout but keeps running
                     result.failure = "closed"
                     return None
                 result.failure, result.exit_code = "exited", code
@@ -388,22 +379,24 @@ def stdio_handshake(argv: list[str], environ: dict, cwd: Path, timeout: float) -
             result.detail = "" if code is not None else str(exc)
     finally:
         result.seconds = time.monotonic() - start
-        children.release(proc)
+        env.release(proc)
         time.sleep(0.02)  # let the stderr reader collect the last lines
     return result
 
 
-def http_handshake(url: str, headers: dict, transport: str, environ, timeout: float, extra_ca: str | None) -> Handshake:
+def http_handshake(
+    env: Env, url: str, headers: dict, transport: str, timeout: float, extra_ca: str | None
+) -> Handshake:
     result = Handshake(started=True)
     start = time.monotonic()
     if transport == "sse":
-        x = http.exchange(url, environ=environ, timeout=timeout, headers={**headers, "accept": "text/event-stream"},
+        x = env.exchange(url, timeout=timeout, headers={**headers, "accept": "text/event-stream"},
                           extra_ca=extra_ca, read_body=False)  # fmt: skip
     else:
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
             "clientInfo": {"name": "claude-preflight", "version": __version__}}}).encode()  # fmt: skip
-        x = http.exchange(url, environ=environ, timeout=timeout, method="POST", body=body, extra_ca=extra_ca,
+        x = env.exchange(url, timeout=timeout, method="POST", body=body, extra_ca=extra_ca,
                           headers={**headers, "content-type": "application/json",
                                    "accept": "application/json, text/event-stream"}, read_body=False)  # fmt: skip
     result.seconds = time.monotonic() - start
@@ -447,7 +440,7 @@ def family_budget_s(policy) -> float:
 def _guarded(deadline: float, handshake, *args) -> Handshake:
     """One server's handshake within the family deadline; whatever goes wrong is that server's result."""
     remaining = deadline - time.monotonic()
-    if children.cancelled.is_set():
+    if stopping():
         return Handshake(failure="cancelled")
     if remaining <= 0.5:
         return Handshake(failure="budget")
@@ -470,7 +463,7 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
             facts[server.id] = f
             server_env = {**env.environ, **s.env}
             if server.transport == "stdio" and s.argv and s.argv[0]:
-                f.path = server_env.get("PATH", os.defpath)
+                f.path = server_env.get("PATH", DEFAULT_PATH)
                 f.resolved = resolve(env, s.argv[0], f.path)
             if server.shadowed_by:
                 f.not_started = "shadowed"
@@ -483,11 +476,11 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
             elif server.transport == "stdio":
                 if f.resolved:
                     argv = [f.resolved, *s.argv[1:]]
-                    jobs[server.id] = pool.submit(_guarded, deadline, _stdio_within, argv, server_env, env.project,
+                    jobs[server.id] = pool.submit(_guarded, deadline, _stdio_within, env, argv, server_env, env.project,
                                                   timeout)  # fmt: skip
             else:
-                jobs[server.id] = pool.submit(_guarded, deadline, _http_within, s.url, s.headers, server.transport,
-                                              env.environ, timeout, extra_ca)  # fmt: skip
+                jobs[server.id] = pool.submit(_guarded, deadline, _http_within, env, s.url, s.headers, server.transport,
+                                              timeout, extra_ca)  # fmt: skip
         for server_id, job in jobs.items():
             facts[server_id].handshake = _collect(job, deadline)
     finally:
@@ -495,12 +488,12 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
     return facts
 
 
-def _stdio_within(argv, environ, cwd, timeout, remaining) -> Handshake:
-    return stdio_handshake(argv, environ, cwd, min(timeout, remaining))
+def _stdio_within(env, argv, environ, cwd, timeout, remaining) -> Handshake:
+    return stdio_handshake(env, argv, environ, cwd, min(timeout, remaining))
 
 
-def _http_within(url, headers, transport, environ, timeout, extra_ca, remaining) -> Handshake:
-    return http_handshake(url, headers, transport, environ, min(timeout, remaining), extra_ca)
+def _http_within(env, url, headers, transport, timeout, extra_ca, remaining) -> Handshake:
+    return http_handshake(env, url, headers, transport, min(timeout, remaining), extra_ca)
 
 
 def _collect(job, deadline: float) -> Handshake:

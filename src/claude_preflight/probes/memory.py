@@ -46,10 +46,7 @@ def meminfo(env: Env) -> Meminfo | None:
         )
     if env.simulated:
         return None
-    import psutil
-
-    vm, swap = psutil.virtual_memory(), psutil.swap_memory()
-    return Meminfo(vm.total, vm.available, swap.total, swap.free, "psutil")
+    return Meminfo(*env.memory_figures(), "psutil")
 
 
 def memory_pressure(env: Env) -> float | None:

@@ -3,20 +3,25 @@ survey of the base URL (key check, latency samples, TLS, streaming) shared by ev
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
-import ssl
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from claude_preflight.env import Env
-from claude_preflight.probes import http, macos, once_per_run
+from claude_preflight.probes import macos, once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
 from claude_preflight.values import epoch_ms
+
+if TYPE_CHECKING:  # the type only: exchanges are made through Env.exchange
+    from claude_preflight.net import Exchange
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -29,12 +34,23 @@ def base_url(env: Env) -> str:
 
 # -- credentials -------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class KeyProblem:
+    """Something wrong with a credential found without the network: a code and what it concerns.
+
+    Codes: padded, quoted, whitespace, not-a-header, not-anthropic (a key's shape); no-region, no-aws-credentials
+    (Bedrock); no-project, no-region, missing-credentials-file, no-google-credentials (Vertex)."""
+
+    code: str
+    subject: str = ""  # the variable or output it concerns, or the file named
+
+
+@dataclass(frozen=True)
 class Credential:
     source: str  # ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY, apiKeyHelper, oauth, bedrock, vertex, none
     value: str | None = None  # the secret itself: never printed, only its last 4 characters
     header: str | None = None  # "x-api-key" or "authorization"
     detail: tuple[str, ...] = ()  # facts about where it came from (no secret in them)
-    problems: tuple[str, ...] = ()  # what is wrong with it, found without the network
+    problems: tuple[KeyProblem, ...] = ()  # what is wrong with it, found without the network
     expires_at_ms: int | None = None
     error: str | None = None  # a helper that failed
     untrusted: bool = False  # an apiKeyHelper from the project's own settings in a workspace not trusted: not run
@@ -61,22 +77,19 @@ def _settings_value(env: Env, key: str, max_bytes: int) -> tuple[str, str, bool]
 _HEADER_SAFE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 
 
-def _format_problems(value: str, name: str, base: str) -> list[str]:
-    problems = []
-    if value != value.strip():
-        problems.append(f"{name} has leading or trailing whitespace or a newline")
-    if value.strip()[:1] in "\"'" or value.strip()[-1:] in "\"'":
-        problems.append(f"{name} is wrapped in quotes (they are sent as part of the key)")
-    if re.search(r"\s", value.strip()):
-        problems.append(f"{name} contains whitespace")
-    if not _HEADER_SAFE.fullmatch(value.strip()):
-        problems.append(f"{name} holds a line break or a character that cannot be sent in an HTTP header")
-    if (
-        name == "ANTHROPIC_API_KEY"
-        and not value.strip().strip("\"'").startswith("sk-ant-")
-        and base == DEFAULT_BASE_URL
-    ):
-        problems.append(f"{name} does not look like an Anthropic key (they start with sk-ant-)")
+def _format_problems(value: str, name: str, base: str) -> list[KeyProblem]:
+    """What is wrong with a key's shape, as codes: the rule decides what each means and says it."""
+    stripped, problems = value.strip(), []
+    if value != stripped:
+        problems.append(KeyProblem("padded", name))
+    if stripped[:1] in "\"'" or stripped[-1:] in "\"'":
+        problems.append(KeyProblem("quoted", name))
+    if re.search(r"\s", stripped):
+        problems.append(KeyProblem("whitespace", name))
+    if not _HEADER_SAFE.fullmatch(stripped):
+        problems.append(KeyProblem("not-a-header", name))
+    if name == "ANTHROPIC_API_KEY" and not stripped.strip("\"'").startswith("sk-ant-") and base == DEFAULT_BASE_URL:
+        problems.append(KeyProblem("not-anthropic", name))
     return problems
 
 
@@ -193,7 +206,7 @@ def _bedrock(env: Env) -> Credential:
     problems, detail = [], ["CLAUDE_CODE_USE_BEDROCK is set: requests go to Amazon Bedrock"]
     region = e.get("AWS_REGION") or e.get("AWS_DEFAULT_REGION")
     if not region:
-        problems.append("no AWS_REGION (or AWS_DEFAULT_REGION): Claude Code needs it for Bedrock")
+        problems.append(KeyProblem("no-region", "AWS_REGION"))
     else:
         detail.append(f"region {region}")
     sources = [
@@ -210,7 +223,7 @@ def _bedrock(env: Env) -> Credential:
     if found:
         detail.append(f"AWS credentials: {', '.join(found)}")
     else:
-        problems.append("no AWS credentials: no AWS_BEARER_TOKEN_BEDROCK, access keys, AWS_PROFILE or ~/.aws files")
+        problems.append(KeyProblem("no-aws-credentials"))
     return Credential("bedrock", detail=tuple(detail), problems=tuple(problems))
 
 
@@ -218,22 +231,20 @@ def _vertex(env: Env) -> Credential:
     e = env.environ
     problems, detail = [], ["CLAUDE_CODE_USE_VERTEX is set: requests go to Google Vertex AI"]
     if not e.get("ANTHROPIC_VERTEX_PROJECT_ID"):
-        problems.append("no ANTHROPIC_VERTEX_PROJECT_ID")
+        problems.append(KeyProblem("no-project", "ANTHROPIC_VERTEX_PROJECT_ID"))
     if not e.get("CLOUD_ML_REGION"):
-        problems.append("no CLOUD_ML_REGION")
+        problems.append(KeyProblem("no-region", "CLOUD_ML_REGION"))
     explicit = e.get("GOOGLE_APPLICATION_CREDENTIALS")
     adc = env.home / ".config" / "gcloud" / "application_default_credentials.json"
     if explicit:
         if env.exists(Path(explicit)):
             detail.append(f"GOOGLE_APPLICATION_CREDENTIALS={explicit}")
         else:
-            problems.append(f"GOOGLE_APPLICATION_CREDENTIALS names a missing file: {explicit}")
+            problems.append(KeyProblem("missing-credentials-file", explicit))
     elif env.exists(adc):
         detail.append(f"application default credentials: {adc}")
     else:
-        problems.append(
-            "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or run `gcloud auth application-default login`"
-        )
+        problems.append(KeyProblem("no-google-credentials"))
     return Credential("vertex", detail=tuple(detail), problems=tuple(problems))
 
 
@@ -269,12 +280,21 @@ def ca_file(env: Env, max_bytes: int) -> CaFile:
     for number, block in enumerate(blocks, 1):
         # Decoding each block is enough to know it is a certificate, and far cheaper than loading a trust store.
         try:
-            der = ssl.PEM_cert_to_DER_cert(block)
+            der = _pem_body(block)
         except ValueError as exc:
             return CaFile(path, "not-pem", len(blocks), error=f"certificate {number}: {exc}")
         if not der.startswith(b"0"):  # a DER certificate is an ASN.1 SEQUENCE (0x30)
             return CaFile(path, "not-pem", len(blocks), error=f"certificate {number} is not DER inside")
     return CaFile(path, "ok", len(blocks))
+
+
+def _pem_body(block: str) -> bytes:
+    """The DER bytes of one PEM certificate block (what ssl.PEM_cert_to_DER_cert does, without ssl)."""
+    body = block.split("-----BEGIN CERTIFICATE-----", 1)[1].split("-----END CERTIFICATE-----", 1)[0]
+    try:
+        return base64.b64decode("".join(body.split()), validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"not base64: {exc}") from None
 
 
 def _settings_env(env: Env, name: str, max_bytes: int) -> str | None:
@@ -302,10 +322,10 @@ def timeouts(env: Env) -> Timeouts:
 class Survey:
     base: str
     credential: Credential
-    key_check: http.Exchange | None = None  # None: nothing to send (no key, Bedrock, Vertex, refused)
+    key_check: Exchange | None = None  # None: nothing to send (no key, Bedrock, Vertex, refused)
     refused: str | None = None  # why the key was not sent
-    samples: list[http.Exchange] = field(default_factory=list)
-    stream: http.Exchange | None = None
+    samples: list[Exchange] = field(default_factory=list)
+    stream: Exchange | None = None
     platform: str = "linux"  # the system it was measured on (fix texts differ: getent vs dscacheutil)
 
 
@@ -330,25 +350,25 @@ def _run_survey(env: Env, policy) -> Survey:
     credential = credentials(env, policy.probe_timeout_s, policy.config_max_bytes)
     result = Survey(base, credential, platform=env.platform)
     extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS") if ca_file(env, policy.config_max_bytes).state == "ok" else None
-    common = {"environ": env.environ, "timeout": policy.network_timeout_s, "extra_ca": extra_ca}
+    common = {"timeout": policy.network_timeout_s, "extra_ca": extra_ca}
     parts = urlsplit(base)
-    if credential.sendable and parts.scheme != "https" and not http.is_loopback(parts.hostname or ""):
+    if credential.sendable and parts.scheme != "https" and not env.is_loopback(parts.hostname or ""):
         result.refused = f"{base} is plain http to a host that is not this machine: the key would travel in clear text"
     jobs = {}
     with ThreadPoolExecutor(max_workers=6, thread_name_prefix="survey") as pool:
         for n in range(policy.latency_samples):
             # No credentials here: latency is measured with a request any server answers at once (401).
-            jobs[f"sample{n}"] = pool.submit(http.exchange, f"{base}/v1/models?limit=1", **common,
+            jobs[f"sample{n}"] = pool.submit(env.exchange, f"{base}/v1/models?limit=1", **common,
                                              headers={"anthropic-version": API_VERSION})  # fmt: skip
         if credential.sendable and not result.refused:
             jobs["key"] = pool.submit(
-                http.exchange, f"{base}/v1/models?limit=1", **common, headers=_auth_headers(credential)
+                env.exchange, f"{base}/v1/models?limit=1", **common, headers=_auth_headers(credential)
             )
             if policy.live:
                 body = json.dumps({"model": policy.live_model, "max_tokens": 1, "stream": True,
                                    "messages": [{"role": "user", "content": "Say OK."}]}).encode()  # fmt: skip
                 headers = {**_auth_headers(credential), "content-type": "application/json"}
-                jobs["stream"] = pool.submit(http.exchange, f"{base}/v1/messages", **common, method="POST",
+                jobs["stream"] = pool.submit(env.exchange, f"{base}/v1/messages", **common, method="POST",
                                              headers=headers, body=body, stream_events=True)  # fmt: skip
     result.samples = [jobs[f"sample{n}"].result() for n in range(policy.latency_samples)]
     result.key_check = jobs["key"].result() if "key" in jobs else None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from claude_preflight.env import Env, file_kind
+from claude_preflight.env import EXECUTABLE, READABLE, WRITABLE, Env, file_kind
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def path_facts(env: Env, path: Path) -> PathFacts:
         parent = Path(path).parent
         while not _exists(env, parent) and parent != parent.parent:
             parent = parent.parent
-        writable = env.access(parent, os.W_OK | os.X_OK)
+        writable = env.access(parent, WRITABLE | EXECUTABLE)
         return PathFacts(path, False, nearest_parent=parent, parent_writable=writable)
     except OSError as exc:
         return PathFacts(path, True, kind="unusable path", error=f"{exc.strerror or exc} (errno {exc.errno})")
@@ -73,9 +72,9 @@ def path_facts(env: Env, path: Path) -> PathFacts:
         owner_uid=info.st_uid,
         owner=env.user_name(info.st_uid),
         mode=info.st_mode,
-        readable=env.access(path, os.R_OK),
-        writable=env.access(path, os.W_OK),
-        searchable=env.access(path, os.X_OK) if stat.S_ISDIR(info.st_mode) else True,
+        readable=env.access(path, READABLE),
+        writable=env.access(path, WRITABLE),
+        searchable=env.access(path, EXECUTABLE) if stat.S_ISDIR(info.st_mode) else True,
         # Mode bits are not the whole story on a Mac: privacy protection refuses ~/Documents, ~/Desktop,
         # ~/Downloads to a terminal without the grant. Only opening the directory tells.
         list_errno=env.list_errno(path) if stat.S_ISDIR(info.st_mode) else None,
@@ -102,7 +101,7 @@ def blocked_tmp_entries(env: Env, limit: int = 50) -> tuple[BlockedEntry, ...]:
     for path, info in env.entries(env.tmp_dir):
         if not (path.name.startswith("claude") or path.name == "cc-socks"):
             continue
-        if info.st_uid != env.uid and not env.access(path, os.W_OK):
+        if info.st_uid != env.uid and not env.access(path, WRITABLE):
             blocked.append(BlockedEntry(path, env.user_name(info.st_uid)))
             if len(blocked) >= limit:
                 break

@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass
 
 from claude_preflight.outcome import Finding, Result, Status, combine, ok, skip, warn
-from claude_preflight.probes.context import MemoryFiles, StateFile
+from claude_preflight.probes.context import MemoryFile, MemoryFiles, StateFile
 
 MEMORY_DOCS = "https://code.claude.com/docs/en/memory"
 CHARS_PER_TOKEN = 4  # the usual estimate for English text and code
@@ -36,6 +36,13 @@ class ContextBudget:
         )
 
 
+def _problem(f: MemoryFile) -> str | None:
+    """What is off with a memory file, in words: not read at all, or read with bytes that are not UTF-8."""
+    if f.unread is not None:
+        return f.unread.describe()
+    return f"not UTF-8 (byte {f.bad_byte})" if f.bad_byte is not None else None
+
+
 def evaluate_memory_files(
     facts: MemoryFiles, warn_chars: int, fail_chars: int, shown, budget: ContextBudget | None = None
 ) -> Result:
@@ -46,7 +53,7 @@ def evaluate_memory_files(
     evidence = [f"{len(facts.files)} file(s) load for this project: {_chars(total)} in all"]
     evidence += [
         f"{shown(f.path)} ({f.role}{', imported by ' + shown(f.imported_from) if f.imported_from else ''}): "
-        f"{f.chars:,} characters" + (f" - {f.problem}" if f.problem else "")
+        f"{f.chars:,} characters" + (f" - {_problem(f)}" if _problem(f) else "")
         for f in largest[:8]
     ]
     if len(largest) > 8:
@@ -97,11 +104,11 @@ def evaluate_memory_files(
                 )
             )
     for f in facts.files:
-        if f.problem and "not UTF-8" not in f.problem:
+        if f.unread is not None:
             findings.append(
                 Finding(
                     Status.WARN,
-                    f"{shown(f.path)}: {f.problem}",
+                    f"{shown(f.path)}: {_problem(f)}",
                     f"Claude Code cannot load this memory file. Check it with:\n  ls -l {shlex.quote(shown(f.path))}",
                 )
             )

@@ -22,8 +22,10 @@ def _lockout(entry: HookEntry) -> str:
         return f'{tools} is blocked (exit code 2 means "deny" to Claude Code) for the whole session'
     if entry.event == "PermissionRequest":
         return f'the permission request of {tools} is denied (exit code 2 means "deny")'
-    return ('every prompt is refused before it reaches the model: Claude Code 2.1.332 printed "UserPromptSubmit '
-            "operation blocked by hook: ... can't open file\" and `claude -p` exited 0 without an answer")  # fmt: skip
+    return (
+        'every prompt is refused before it reaches the model: Claude Code 2.1.332 printed "UserPromptSubmit '
+        "operation blocked by hook: ... can't open file\" and `claude -p` exited 0 without an answer"
+    )
 
 
 def _where(entry: HookEntry) -> str:
@@ -57,19 +59,29 @@ def _missing(part: Part, facts: CommandFacts) -> tuple[str, str, list[str]]:
     """(what is missing, how to fix it, evidence) for one part that cannot start."""
     if part.program_state == "missing":
         where = "" if "/" in part.program else " on the PATH Claude Code gives hooks"
-        return (f"`{part.program}` is not found{where}",
-                f"Install {part.program}, or give its full path in the command" if "/" not in part.program
-                else f"Create {part.program} (and `chmod +x` it)", [] if "/" in part.program else [f"PATH: {facts.path}"])  # fmt: skip
+        return (
+            f"`{part.program}` is not found{where}",
+            f"Install {part.program}, or give its full path in the command"
+            if "/" not in part.program
+            else f"Create {part.program} (and `chmod +x` it)",
+            [] if "/" in part.program else [f"PATH: {facts.path}"],
+        )
     if part.program_state == "not-executable":
         return f"{part.resolved} is not executable", f"Make it executable: chmod +x {part.resolved}", []
     if part.program_state == "directory":
         return f"{part.resolved} is a directory", "Point the command at the script inside it", []
     if part.shebang_state == "carriage-return":
-        return (f"{part.resolved} was saved with Windows line endings: its first line asks for `{part.shebang_program}\\r`",
-                f"Convert it to Unix line endings: sed -i 's/\\r$//' {part.resolved}", [f"first line: {part.shebang!r}"])  # fmt: skip
+        return (
+            f"{part.resolved} was saved with Windows line endings: its first line asks for `{part.shebang_program}\\r`",
+            f"Convert it to Unix line endings: sed -i 's/\\r$//' {part.resolved}",
+            [f"first line: {part.shebang!r}"],
+        )
     if part.shebang_state == "missing":
-        return (f"{part.resolved} starts with `{part.shebang}`, and `{part.shebang_program}` is not found",
-                f"Install {part.shebang_program}, or change the first line of {part.resolved}", [f"PATH: {facts.path}"])  # fmt: skip
+        return (
+            f"{part.resolved} starts with `{part.shebang}`, and `{part.shebang_program}` is not found",
+            f"Install {part.shebang_program}, or change the first line of {part.resolved}",
+            [f"PATH: {facts.path}"],
+        )
     kind = "directory, not a file" if part.script_state == "directory" else "missing"
     if "$" in (part.script or ""):  # exec form ("args"): no shell expands the variable
         fix = (
@@ -83,8 +95,11 @@ def _missing(part: Part, facts: CommandFacts) -> tuple[str, str, list[str]]:
 
 def _runs(facts: CommandFacts) -> list[str]:
     """What /bin/sh would start for each part (builtins run inside the shell)."""
-    return [f"runs: {p.resolved} {' '.join(p.words[1:])}".rstrip() for p in facts.parts
-            if p.resolved and p.program_state != "builtin"]  # fmt: skip
+    return [
+        f"runs: {p.resolved} {' '.join(p.words[1:])}".rstrip()
+        for p in facts.parts
+        if p.resolved and p.program_state != "builtin"
+    ]
 
 
 def _broken(facts: CommandFacts, evidence: list[str]) -> tuple[str, str]:
@@ -105,15 +120,22 @@ def evaluate_hook(entry: HookEntry, facts: CommandFacts | None) -> Result:
     if entry.inactive:
         return skip(f"{entry.id}: Claude Code does not run it: {entry.inactive}", *evidence)
     if _bad_timeout(entry.timeout):
-        return warn(f"{entry.id}: timeout {entry.timeout!r} is not a number above 0, so Claude Code ignores the hook",
-                    *evidence, remediation='Claude Code skips this hook at every start ("Invalid command hook '
-                    '(timeout: ...); entry ignored"), so it never runs. Give "timeout" a number of seconds above 0, '
-                    f"{_remove(entry)}.", docs=DOCS)  # fmt: skip
+        return warn(
+            f"{entry.id}: timeout {entry.timeout!r} is not a number above 0, so Claude Code ignores the hook",
+            *evidence,
+            remediation='Claude Code skips this hook at every start ("Invalid command hook '
+            '(timeout: ...); entry ignored"), so it never runs. Give "timeout" a number of seconds above 0, '
+            f"{_remove(entry)}.",
+            docs=DOCS,
+        )
     if not isinstance(entry.command, str) or not entry.command.strip() or facts is None:
         return skip(f"{entry.id}: no command string (config.file reports malformed hook entries)", *evidence)
     if facts.unparsed:
-        return skip(f"{entry.id}: not checked: {facts.unparsed}; claude-preflight never runs hooks",
-                    *evidence, f"command: {facts.command}")  # fmt: skip
+        return skip(
+            f"{entry.id}: not checked: {facts.unparsed}; claude-preflight never runs hooks",
+            *evidence,
+            f"command: {facts.command}",
+        )
     evidence.append(f"command: {facts.command}")
     evidence += _runs(facts)
     if facts.unset:
@@ -123,20 +145,31 @@ def evaluate_hook(entry: HookEntry, facts: CommandFacts | None) -> Result:
     what, fixes = _broken(facts, evidence)
     code = facts.exit_code
     if code == 2 and entry.event in BLOCKING:
-        return fail(f"{entry.id}: {what}: the hook exits 2 and {entry.event} locks you out", *evidence,
-                    remediation=f"The command fails before it starts and exits with code 2, which the hook protocol "
-                    f"reads as a deliberate block: {_lockout(entry)}. Fix it:\n{fixes}\n  {_remove(entry)}.",
-                    docs=LOCKOUT_ISSUE)  # fmt: skip
+        return fail(
+            f"{entry.id}: {what}: the hook exits 2 and {entry.event} locks you out",
+            *evidence,
+            remediation=f"The command fails before it starts and exits with code 2, which the hook protocol "
+            f"reads as a deliberate block: {_lockout(entry)}. Fix it:\n{fixes}\n  {_remove(entry)}.",
+            docs=LOCKOUT_ISSUE,
+        )
     if code == 2 and entry.event in KEEPS_GOING:
-        effect = ("it exits 2, which tells Claude Code not to stop: the model gets the error text back and carries on "
-                  "at the end of every turn")  # fmt: skip
+        effect = (
+            "it exits 2, which tells Claude Code not to stop: the model gets the error text back and carries on "
+            "at the end of every turn"
+        )
     elif code == 0:
         effect = "the rest of the line hides the failure, so the hook silently does nothing"
     else:
-        effect = (f"it exits with {_exit_words(code)} at every {entry.event}: Claude Code shows \"{entry.event} hook "
-                  "error ... Failed with non-blocking status code\" each time and goes on without the hook")  # fmt: skip
-    return warn(f"{entry.id}: {what}", *evidence, remediation=f"The hook cannot start: {effect}. Fix it:\n{fixes}\n  "
-                f"{_remove(entry)}.", docs=NOT_FOUND_ISSUE)  # fmt: skip
+        effect = (
+            f'it exits with {_exit_words(code)} at every {entry.event}: Claude Code shows "{entry.event} hook '
+            'error ... Failed with non-blocking status code" each time and goes on without the hook'
+        )
+    return warn(
+        f"{entry.id}: {what}",
+        *evidence,
+        remediation=f"The hook cannot start: {effect}. Fix it:\n{fixes}\n  {_remove(entry)}.",
+        docs=NOT_FOUND_ISSUE,
+    )
 
 
 def evaluate_status_line(entry: HookEntry, facts: CommandFacts | None) -> Result:
@@ -153,7 +186,10 @@ def evaluate_status_line(entry: HookEntry, facts: CommandFacts | None) -> Result
     if not facts.broken:
         return ok(f"{entry.pointer}: {' and '.join(p.program for p in facts.parts) or 'the command'} starts", *evidence)
     what, fixes = _broken(facts, evidence)
-    return warn(f"{entry.pointer}: {what}", *evidence,
-                remediation=f"Claude Code runs this command after every message: it fails each time and the status "
-                f"line stays empty. Fix it:\n{fixes}\n  or remove \"{entry.pointer}\" from {entry.file}.",
-                docs=DOCS_STATUS_LINE)  # fmt: skip
+    return warn(
+        f"{entry.pointer}: {what}",
+        *evidence,
+        remediation=f"Claude Code runs this command after every message: it fails each time and the status "
+        f'line stays empty. Fix it:\n{fixes}\n  or remove "{entry.pointer}" from {entry.file}.',
+        docs=DOCS_STATUS_LINE,
+    )

@@ -101,15 +101,24 @@ def evaluate_server(f: McpFacts) -> Result:
         return skip(f"{server.id} is not used: {server.shadowed_by} has the same name and wins", *evidence)
     if s.problems:
         problems = [problem_text(p) for p in s.problems]
-        return fail(f"{server.id} is malformed: {problems[0]}", *evidence, *problems,
-                    remediation=f"{SILENT} Fix the entry in {server.source}, or re-add it with "
-                    f"`claude mcp remove {server.name}` and `claude mcp add ...`.", docs=DOCS)  # fmt: skip
+        return fail(
+            f"{server.id} is malformed: {problems[0]}",
+            *evidence,
+            *problems,
+            remediation=f"{SILENT} Fix the entry in {server.source}, or re-add it with "
+            f"`claude mcp remove {server.name}` and `claude mcp add ...`.",
+            docs=DOCS,
+        )
     if s.missing_vars:
         names = ", ".join(s.missing_vars)
-        return fail(f"{server.id} uses unset variable(s): {names}", *evidence,
-                    remediation=f"The server gets an empty value where ${{{s.missing_vars[0]}}} stands, so it fails to start "
-                    f"or to authenticate. {SILENT} Export it in the shell that starts Claude Code, or give a default "
-                    f"with ${{{s.missing_vars[0]}:-value}}:\n  export {s.missing_vars[0]}=...", docs=DOCS)  # fmt: skip
+        return fail(
+            f"{server.id} uses unset variable(s): {names}",
+            *evidence,
+            remediation=f"The server gets an empty value where ${{{s.missing_vars[0]}}} stands, so it fails to start "
+            f"or to authenticate. {SILENT} Export it in the shell that starts Claude Code, or give a default "
+            f"with ${{{s.missing_vars[0]}:-value}}:\n  export {s.missing_vars[0]}=...",
+            docs=DOCS,
+        )
     if server.transport == "stdio":
         return _stdio(f, evidence)
     return _http(f, evidence)
@@ -121,22 +130,30 @@ def _stdio(f: McpFacts, evidence: list[str]) -> Result:
         runtime = RUNTIMES.get(PurePath(command).name)
         hint = f"\nInstall {runtime}" if runtime else f"\nInstall {command}, or give its full path in {server.source}."
         evidence.append(f"PATH the server gets: {f.path}")
-        return fail(f"{server.id}: command not found: {command}", *evidence,
-                    remediation=f'Claude Code fails with "ENOENT: no such file or directory, posix_spawn". {SILENT}{hint}',
-                    docs=DOCS)  # fmt: skip
+        return fail(
+            f"{server.id}: command not found: {command}",
+            *evidence,
+            remediation=f'Claude Code fails with "ENOENT: no such file or directory, posix_spawn". {SILENT}{hint}',
+            docs=DOCS,
+        )
     evidence.append(f"command: {f.resolved} {' '.join(f.shape.argv[1:])}".rstrip())
     if f.not_started:
         if not server.approved and server.scope == "project":
-            evidence.append(f"to check it by hand, once you have read it and trust it: cd '{f.server.source.parent}' "
-                            f"&& {' '.join([f.resolved, *f.shape.argv[1:]])}")  # fmt: skip
+            evidence.append(
+                f"to check it by hand, once you have read it and trust it: cd '{f.server.source.parent}' "
+                f"&& {' '.join([f.resolved, *f.shape.argv[1:]])}"
+            )
         return ok(f"{server.id}: configuration is valid ({not_started_text(f)})", *evidence)
     h = f.handshake
     stderr = [f"stderr: {line}" for line in h.stderr_tail[-5:]]
     if h.failure is None:
         info = h.server_info
-        return ok(f"{server.id}: {info.get('name', '?')} {info.get('version', '')} answered in {h.seconds:.1f} s with "
-                  f"{len(h.tools)} tool(s)".replace("  ", " "), *evidence,
-                  f"protocol {h.protocol}, {len(h.tools)} tools, ~{tokens(h.tool_chars)} tokens of tool definitions")  # fmt: skip
+        return ok(
+            f"{server.id}: {info.get('name', '?')} {info.get('version', '')} answered in {h.seconds:.1f} s with "
+            f"{len(h.tools)} tool(s)".replace("  ", " "),
+            *evidence,
+            f"protocol {h.protocol}, {len(h.tools)} tools, ~{tokens(h.tool_chars)} tokens of tool definitions",
+        )
     if h.failure in NOT_CHECKED:
         return _not_checked(f, evidence)
     why = failure_text(h)
@@ -146,19 +163,27 @@ def _stdio(f: McpFacts, evidence: list[str]) -> Result:
         "closed": "Claude Code waits MCP_TIMEOUT for an answer that never comes, then starts without it. " + SILENT,
     }.get(h.failure, SILENT)
     run = " ".join([f.resolved, *f.shape.argv[1:]])
-    return fail(f"{server.id}: {why}", *evidence, *stderr,
-                remediation=f"{advice}\nRun it by hand to see why (it should wait for input on stdin):\n  {run}",
-                docs=DOCS)  # fmt: skip
+    return fail(
+        f"{server.id}: {why}",
+        *evidence,
+        *stderr,
+        remediation=f"{advice}\nRun it by hand to see why (it should wait for input on stdin):\n  {run}",
+        docs=DOCS,
+    )
 
 
 NOT_CHECKED = ("budget", "cancelled")  # the run's time or the run itself ended before this server's turn
 
 
 def _not_checked(f: McpFacts, evidence: list[str]) -> Result:
-    return warn(f"{f.server.id}: not checked: {NOT_CHECKED_TEXT[f.handshake.failure]}", *evidence,
-                remediation="claude-preflight's time for the MCP family (check_timeout_s) ran out, or the run was "
-                "stopped, before this server's turn. Check the MCP servers alone, with more time:\n"
-                "  claude-preflight -k mcp -o check_timeout_s=120", docs=DOCS)  # fmt: skip
+    return warn(
+        f"{f.server.id}: not checked: {NOT_CHECKED_TEXT[f.handshake.failure]}",
+        *evidence,
+        remediation="claude-preflight's time for the MCP family (check_timeout_s) ran out, or the run was "
+        "stopped, before this server's turn. Check the MCP servers alone, with more time:\n"
+        "  claude-preflight -k mcp -o check_timeout_s=120",
+        docs=DOCS,
+    )
 
 
 def _http(f: McpFacts, evidence: list[str]) -> Result:
@@ -173,13 +198,20 @@ def _http(f: McpFacts, evidence: list[str]) -> Result:
         what = "initialize answered" if server.transport == "http" else "the event stream opened"
         return ok(f"{server.id}: {what} in {h.seconds:.1f} s ({h.detail})", *evidence)
     if h.status in (401, 403):
-        return warn(f"{server.id} needs authentication (HTTP {h.status})", *evidence,
-                    remediation="Claude Code connects after you authenticate: run `/mcp` in a session and choose the "
-                    "server to log in (OAuth), or add the header it expects with `claude mcp add --header`.",
-                    docs=DOCS)  # fmt: skip
+        return warn(
+            f"{server.id} needs authentication (HTTP {h.status})",
+            *evidence,
+            remediation="Claude Code connects after you authenticate: run `/mcp` in a session and choose the "
+            "server to log in (OAuth), or add the header it expects with `claude mcp add --header`.",
+            docs=DOCS,
+        )
     reason = f"{h.phase} failed: {h.detail}" if h.phase else h.detail
-    return fail(f"{server.id}: {f.shape.url} does not answer ({reason})", *evidence,
-                remediation=f"{SILENT} Start the server, or fix the URL in {server.source}.", docs=DOCS)  # fmt: skip
+    return fail(
+        f"{server.id}: {f.shape.url} does not answer ({reason})",
+        *evidence,
+        remediation=f"{SILENT} Start the server, or fix the URL in {server.source}.",
+        docs=DOCS,
+    )
 
 
 def evaluate_context(facts: list[McpFacts], policy: Policy) -> Result:
@@ -198,8 +230,12 @@ def evaluate_context(facts: list[McpFacts], policy: Policy) -> Result:
         evidence.append(f"not measured: {', '.join(unmeasured)}")
     if total > policy.mcp_context_warn_tokens:
         largest = ", ".join(f.server.id for f in sized[:3])
-        return warn(f"MCP tool definitions take ~{total} tokens of context (over {policy.mcp_context_warn_tokens})",
-                    *evidence, remediation="Every request carries these definitions: they crowd out your conversation "
-                    f"and bring 'prompt is too long' sooner. The largest: {largest}. Disable servers you do not need in "
-                    "this project (`/mcp`, or `claude mcp remove <name>`).", docs=DOCS)  # fmt: skip
+        return warn(
+            f"MCP tool definitions take ~{total} tokens of context (over {policy.mcp_context_warn_tokens})",
+            *evidence,
+            remediation="Every request carries these definitions: they crowd out your conversation "
+            f"and bring 'prompt is too long' sooner. The largest: {largest}. Disable servers you do not need in "
+            "this project (`/mcp`, or `claude mcp remove <name>`).",
+            docs=DOCS,
+        )
     return ok(f"MCP tool definitions take ~{total} tokens of context", *evidence)

@@ -46,21 +46,46 @@ def evaluate_headroom(mem: Meminfo | None, pressure: float | None, policy: Polic
     close = "Close other memory-hungry programs (browsers, IDEs, containers) and other Claude Code sessions first."
     findings = []
     if mem.available < policy.mem_available_fail_gib * GIB:
-        findings.append(Finding(Status.FAIL, f"only {gib(mem.available)} available (under {policy.mem_available_fail_gib:g} GiB)",
-                                f"{OOM} Claude Code itself needs 200-250 MB, more with MCP servers and long sessions. {close}"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.FAIL,
+                f"only {gib(mem.available)} available (under {policy.mem_available_fail_gib:g} GiB)",
+                f"{OOM} Claude Code itself needs 200-250 MB, more with MCP servers and long sessions. {close}",
+            )
+        )
     elif mem.available < policy.mem_available_warn_gib * GIB:
-        findings.append(Finding(Status.WARN, f"{gib(mem.available)} available (under {policy.mem_available_warn_gib:g} GiB)",
-                                f"{OOM} {close}"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"{gib(mem.available)} available (under {policy.mem_available_warn_gib:g} GiB)",
+                f"{OOM} {close}",
+            )
+        )
     if mem.total < policy.mem_total_warn_gib * GIB:
-        findings.append(Finding(Status.WARN, f"{gib(mem.total)} of RAM (under {policy.mem_total_warn_gib:g} GiB)",
-                                "On a small machine keep sessions short (/compact, or a fresh session) and run one at a time."))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"{gib(mem.total)} of RAM (under {policy.mem_total_warn_gib:g} GiB)",
+                "On a small machine keep sessions short (/compact, or a fresh session) and run one at a time.",
+            )
+        )
     if mem.swap_total and mem.swap_used_percent > policy.swap_used_warn_percent:
-        findings.append(Finding(Status.WARN, f"swap {mem.swap_used_percent:.0f}% used (over {policy.swap_used_warn_percent:g}%)",
-                                "Swap nearly full means the next allocation spike ends in an OOM kill. Find the biggest "
-                                "processes with:\n  ps -eo pid,rss,etime,comm --sort=-rss | head"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"swap {mem.swap_used_percent:.0f}% used (over {policy.swap_used_warn_percent:g}%)",
+                "Swap nearly full means the next allocation spike ends in an OOM kill. Find the biggest "
+                "processes with:\n  ps -eo pid,rss,etime,comm --sort=-rss | head",
+            )
+        )
     if pressure is not None and pressure > policy.pressure_warn_avg60:
-        findings.append(Finding(Status.WARN, f"memory pressure {pressure:.1f} (PSI some avg60 over {policy.pressure_warn_avg60:g})",
-                                "Processes are already stalling on memory: free some before a long session."))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"memory pressure {pressure:.1f} (PSI some avg60 over {policy.pressure_warn_avg60:g})",
+                "Processes are already stalling on memory: free some before a long session.",
+            )
+        )
     return combine(findings, evidence, f"{gib(mem.available)} available of {gib(mem.total)}", DOCS)
 
 
@@ -83,18 +108,28 @@ def evaluate_cgroup(cg: CgroupMemory | None, policy: Policy) -> Result:
         "  systemd-run --user -p MemoryMax=8G claude        (systemd)"
     )
     if cg.oom_kills:
-        return fail(f"this cgroup has OOM-killed {cg.oom_kills} process(es)", *evidence,
-                    remediation=f"{OOM} Processes in this container or slice were killed for memory already.\n{raise_limit}",
-                    docs=DOCS)  # fmt: skip
+        return fail(
+            f"this cgroup has OOM-killed {cg.oom_kills} process(es)",
+            *evidence,
+            remediation=f"{OOM} Processes in this container or slice were killed for memory already.\n{raise_limit}",
+            docs=DOCS,
+        )
     if cg.limit is None:
         return ok("no cgroup memory limit", *evidence)
     if cg.limit < policy.cgroup_fail_gib * GIB:
-        return fail(f"cgroup memory limit {gib(cg.limit)} (under {policy.cgroup_fail_gib:g} GiB)", *evidence,
-                    remediation=f"{OOM} A dev container hits this limit first.\n{raise_limit}", docs=DOCS)  # fmt: skip
+        return fail(
+            f"cgroup memory limit {gib(cg.limit)} (under {policy.cgroup_fail_gib:g} GiB)",
+            *evidence,
+            remediation=f"{OOM} A dev container hits this limit first.\n{raise_limit}",
+            docs=DOCS,
+        )
     if cg.limit < policy.cgroup_warn_gib * GIB:
-        return warn(f"cgroup memory limit {gib(cg.limit)} (under {policy.cgroup_warn_gib:g} GiB)", *evidence,
-                    remediation=f"{OOM} Claude Code with a few MCP servers and a long session can exceed it.\n{raise_limit}",
-                    docs=DOCS)  # fmt: skip
+        return warn(
+            f"cgroup memory limit {gib(cg.limit)} (under {policy.cgroup_warn_gib:g} GiB)",
+            *evidence,
+            remediation=f"{OOM} Claude Code with a few MCP servers and a long session can exceed it.\n{raise_limit}",
+            docs=DOCS,
+        )
     return ok(f"cgroup memory limit {gib(cg.limit)}", *evidence)
 
 
@@ -112,19 +147,26 @@ def evaluate_oom(ev: OomEvidence) -> Result:
         rss = f", anon-rss {kill.anon_rss_kib / 1024:.0f} MiB" if kill.anon_rss_kib else ""
         evidence.append(f"pid {kill.pid} ({kill.process}){rss}: {kill.line}")
     if ev.claude_kills:
-        return fail(f"the kernel OOM-killed Claude Code {len(ev.claude_kills)} time(s) since boot", *evidence,
-                    remediation=f"{OOM} Check available memory, the container limit and (on WSL2) .wslconfig; close "
-                    "leftover Claude Code sessions; keep sessions shorter. Lost sessions can often be resumed:\n"
-                    "  claude --resume", docs=DOCS)  # fmt: skip
+        return fail(
+            f"the kernel OOM-killed Claude Code {len(ev.claude_kills)} time(s) since boot",
+            *evidence,
+            remediation=f"{OOM} Check available memory, the container limit and (on WSL2) .wslconfig; close "
+            "leftover Claude Code sessions; keep sessions shorter. Lost sessions can often be resumed:\n"
+            "  claude --resume",
+            docs=DOCS,
+        )
     if ev.vmstat_oom_kills:
         how = (
             "none of them Claude Code"
             if ev.log_source
             else "read the kernel log to see which: sudo dmesg | grep -i 'killed process'"
         )
-        return warn(f"{ev.vmstat_oom_kills} OOM kill(s) since boot ({how})", *evidence,
-                    remediation=f"This machine has run out of memory since it booted; Claude Code may be next. {OOM}",
-                    docs=DOCS)  # fmt: skip
+        return warn(
+            f"{ev.vmstat_oom_kills} OOM kill(s) since boot ({how})",
+            *evidence,
+            remediation=f"This machine has run out of memory since it booted; Claude Code may be next. {OOM}",
+            docs=DOCS,
+        )
     if ev.vmstat_oom_kills is None and not ev.log_source:
         return skip(f"no OOM evidence readable here ({ev.log_error})", *evidence)
     return ok("no OOM kill since boot", *evidence)
@@ -138,8 +180,10 @@ def evaluate_wsl(facts: WslFacts, mem: Meminfo | None, policy: Policy) -> Result
         evidence.append(f"VM: MemTotal {gib(mem.total)}, SwapTotal {gib(mem.swap_total)}")
     config = facts.config
     if config is None:
-        evidence.append(f"no .wslconfig found (looked at: {', '.join(facts.searched) or '/mnt/c/Users/*/.wslconfig'}): "
-                        "WSL's defaults are in force, 50% of the host's RAM and swap of 25% of that")  # fmt: skip
+        evidence.append(
+            f"no .wslconfig found (looked at: {', '.join(facts.searched) or '/mnt/c/Users/*/.wslconfig'}): "
+            "WSL's defaults are in force, 50% of the host's RAM and swap of 25% of that"
+        )
     else:
         figures = ", ".join(
             f"{k}={gib(v)}" for k, v in (("memory", config.memory), ("swap", config.swap)) if v is not None
@@ -154,14 +198,29 @@ def evaluate_wsl(facts: WslFacts, mem: Meminfo | None, policy: Policy) -> Result
         for problem in (config.problems if config else ())
     ]
     if mem and mem.total < policy.wsl_min_memory_gib * GIB:
-        findings.append(Finding(Status.WARN, f"the WSL2 VM has {gib(mem.total)} (under {policy.wsl_min_memory_gib:g} GiB)",
-                                f"{OOM} Give the VM more memory in {lines}"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"the WSL2 VM has {gib(mem.total)} (under {policy.wsl_min_memory_gib:g} GiB)",
+                f"{OOM} Give the VM more memory in {lines}",
+            )
+        )
     if mem and mem.total and mem.swap_total < policy.wsl_min_swap_percent / 100 * mem.total:
-        findings.append(Finding(Status.WARN, f"the WSL2 VM has {gib(mem.swap_total)} swap (under {policy.wsl_min_swap_percent:g}% of its memory)",
-                                f"{OOM} Give the VM more swap in {lines}"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"the WSL2 VM has {gib(mem.swap_total)} swap (under {policy.wsl_min_swap_percent:g}% of its memory)",
+                f"{OOM} Give the VM more swap in {lines}",
+            )
+        )
     if config and config.memory and mem and mem.total < 0.85 * config.memory:
-        findings.append(Finding(Status.WARN, f".wslconfig asks for memory={gib(config.memory)} but the VM has {gib(mem.total)}",
-                                "The setting is not in force yet: WSL reads .wslconfig only when it starts. From PowerShell:\n  wsl --shutdown"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f".wslconfig asks for memory={gib(config.memory)} but the VM has {gib(mem.total)}",
+                "The setting is not in force yet: WSL reads .wslconfig only when it starts. From PowerShell:\n  wsl --shutdown",
+            )
+        )
     if mem is None and not findings:
         return skip("WSL detected, but the VM's memory figures are not readable here", *evidence)
     return combine(
@@ -175,18 +234,23 @@ def evaluate_wsl(facts: WslFacts, mem: Meminfo | None, policy: Policy) -> Result
 def evaluate_heap(heap_mb: int | None, version: str | None, mem: Meminfo | None, node_options: str) -> Result:
     if heap_mb is None:
         return skip("NODE_OPTIONS sets no --max-old-space-size")
-    evidence = [f"NODE_OPTIONS --max-old-space-size={heap_mb} ({heap_mb / 1024:.1f} GiB)",
-                f"Claude Code version: {version or 'not found on PATH'}"]  # fmt: skip
+    evidence = [
+        f"NODE_OPTIONS --max-old-space-size={heap_mb} ({heap_mb / 1024:.1f} GiB)",
+        f"Claude Code version: {version or 'not found on PATH'}",
+    ]
     if version and is_native(version):
         return ok(f"the heap flag has no effect: Claude Code {version} is the native build, not Node", *evidence)
     if mem and heap_mb * MIB > mem.total:
-        return warn(f"the Node heap limit ({heap_mb / 1024:.1f} GiB) is larger than physical RAM ({gib(mem.total)})",
-                    *evidence, f"MemTotal {gib(mem.total)}",
-                    remediation="With a heap limit over physical RAM the OS kills Claude Code before the limit can "
-                    "turn into a clean 'JavaScript heap out of memory'. Set it to about half of RAM, e.g.:\n"
-                    f"  export NODE_OPTIONS=--max-old-space-size={int(mem.total / MIB / 2)}\n"
-                    "(only the JavaScript builds before 2.1.113 run on Node; upgrading makes the flag moot)",
-                    docs=DOCS)  # fmt: skip
+        return warn(
+            f"the Node heap limit ({heap_mb / 1024:.1f} GiB) is larger than physical RAM ({gib(mem.total)})",
+            *evidence,
+            f"MemTotal {gib(mem.total)}",
+            remediation="With a heap limit over physical RAM the OS kills Claude Code before the limit can "
+            "turn into a clean 'JavaScript heap out of memory'. Set it to about half of RAM, e.g.:\n"
+            f"  export NODE_OPTIONS=--max-old-space-size={int(mem.total / MIB / 2)}\n"
+            "(only the JavaScript builds before 2.1.113 run on Node; upgrading makes the flag moot)",
+            docs=DOCS,
+        )
     return ok(f"the Node heap limit ({heap_mb / 1024:.1f} GiB) fits in RAM", *evidence)
 
 
@@ -202,8 +266,7 @@ def _describe(p: ClaudeProcess) -> str:
         if p.footprint is not None
         else f"RSS {p.rss / MIB:.0f} MiB"
     )
-    return (f"pid {p.pid} ({p.user}), age {age(p.age_s)}, {size}{kids}, parent {p.ppid}, "
-            f"{', '.join(flags)}: {p.command}")  # fmt: skip
+    return f"pid {p.pid} ({p.user}), age {age(p.age_s)}, {size}{kids}, parent {p.ppid}, {', '.join(flags)}: {p.command}"
 
 
 MAC_FIGURE = (
@@ -237,11 +300,29 @@ def evaluate_processes(
     )
     findings = []
     if mem and rss > policy.claude_rss_fail_percent / 100 * mem.total:
-        findings.append(Finding(Status.FAIL, f"your Claude Code processes use {gib(rss)}, over {policy.claude_rss_fail_percent:g}% of RAM", advice))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.FAIL,
+                f"your Claude Code processes use {gib(rss)}, over {policy.claude_rss_fail_percent:g}% of RAM",
+                advice,
+            )
+        )
     if len(own) > policy.claude_process_warn_count:
-        findings.append(Finding(Status.WARN, f"{len(own)} Claude Code processes of yours are running (over {policy.claude_process_warn_count})", advice))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"{len(own)} Claude Code processes of yours are running (over {policy.claude_process_warn_count})",
+                advice,
+            )
+        )
     if old_orphans:
-        findings.append(Finding(Status.WARN, f"{len(old_orphans)} orphaned session(s) older than {policy.claude_orphan_warn_hours:g} h", advice))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"{len(old_orphans)} orphaned session(s) older than {policy.claude_orphan_warn_hours:g} h",
+                advice,
+            )
+        )
     return combine(findings, evidence, f"{len(own)} Claude Code process(es) of yours, {gib(rss)}", DOCS)
 
 
@@ -260,8 +341,10 @@ def evaluate_killed_sessions(
         )
         steps.append(f"  cd '{entry.cwd}' && claude --resume {entry.session_id}")
     for project in lost:
-        evidence.append(f"~/.claude.json: projects[{project.directory}].lastGracefulShutdown is false "
-                        f"(last session {project.last_session_id}) and no session runs there")  # fmt: skip
+        evidence.append(
+            f"~/.claude.json: projects[{project.directory}].lastGracefulShutdown is false "
+            f"(last session {project.last_session_id}) and no session runs there"
+        )
         if project.last_session_id:
             steps.append(f"  cd '{project.directory}' && claude --resume {project.last_session_id}")
     cleanup = "\n".join(f"  rm '{entry.file}'" for entry in stale)
@@ -303,22 +386,44 @@ def evaluate_headroom_mac(m: MacMemory, policy: Policy) -> Result:
         figures = ", ".join(f"{k} {gib(m.pages[k] * m.page_size)}" for k in shown if k in m.pages)
         evidence.append(f"vm_stat (page size {m.page_size}): {figures}")
     if m.swap_total is not None:
-        evidence.append(f"vm.swapusage: {gib(m.swap_used or 0)} used of {gib(m.swap_total)} (macOS grows swap on "
-                        "demand: its size is not judged)")  # fmt: skip
+        evidence.append(
+            f"vm.swapusage: {gib(m.swap_used or 0)} used of {gib(m.swap_total)} (macOS grows swap on "
+            "demand: its size is not judged)"
+        )
     close = "Close other memory-hungry programs (browsers, IDEs, simulators, VMs) and other Claude Code sessions. "
     findings = []
     if m.pressure_level == 4:
-        findings.append(Finding(Status.FAIL, "memory pressure is critical (kern.memorystatus_vm_pressure_level 4)",
-                                f"{JETSAM} At this level jetsam is already killing processes. {close}{MAC_BIGGEST}"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.FAIL,
+                "memory pressure is critical (kern.memorystatus_vm_pressure_level 4)",
+                f"{JETSAM} At this level jetsam is already killing processes. {close}{MAC_BIGGEST}",
+            )
+        )
     elif m.pressure_level == 2:
-        findings.append(Finding(Status.WARN, "memory pressure is at warn (kern.memorystatus_vm_pressure_level 2)",
-                                f"{JETSAM} {close}{MAC_BIGGEST}"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                "memory pressure is at warn (kern.memorystatus_vm_pressure_level 2)",
+                f"{JETSAM} {close}{MAC_BIGGEST}",
+            )
+        )
     if m.free_percent is not None and m.free_percent < policy.mac_free_warn_percent and m.pressure_level != 4:
-        findings.append(Finding(Status.WARN, f"only {m.free_percent}% of memory is free system-wide (under "
-                                f"{policy.mac_free_warn_percent:g}%)", f"{JETSAM} {close}{MAC_BIGGEST}"))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"only {m.free_percent}% of memory is free system-wide (under {policy.mac_free_warn_percent:g}%)",
+                f"{JETSAM} {close}{MAC_BIGGEST}",
+            )
+        )
     if m.total and m.total < policy.mem_total_warn_gib * GIB:
-        findings.append(Finding(Status.WARN, f"{gib(m.total)} of RAM (under {policy.mem_total_warn_gib:g} GiB)",
-                                "On a small Mac keep sessions short (/compact, or a fresh session) and run one at a time."))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"{gib(m.total)} of RAM (under {policy.mem_total_warn_gib:g} GiB)",
+                "On a small Mac keep sessions short (/compact, or a fresh session) and run one at a time.",
+            )
+        )
     level = PRESSURE_LEVELS.get(m.pressure_level or 0, "unknown")
     free = f", {m.free_percent}% free" if m.free_percent is not None else ""
     return combine(findings, evidence, f"memory pressure {level}{free}", DOCS)
@@ -335,33 +440,52 @@ def evaluate_jetsam(o: MacOom) -> Result:
         evidence.append(f"{report.path} ({report.when}): largest process {report.largest or '?'}{many}")
     for kill in o.claude_kills[-10:]:
         largest = ", the largest process" if kill.largest else ""
-        evidence.append(f"jetsam killed {kill.name} (pid {kill.pid}) at {kill.when}: {kill.reason}, footprint "
-                        f"{gib(kill.footprint)}{largest}")  # fmt: skip
+        evidence.append(
+            f"jetsam killed {kill.name} (pid {kill.pid}) at {kill.when}: {kill.reason}, footprint "
+            f"{gib(kill.footprint)}{largest}"
+        )
     if o.log_source:
-        evidence.append(f"unified log, last day (log show): {len(o.log_claude_lines)} Claude Code kill(s), "
-                        f"{o.log_other_kills} other(s)")  # fmt: skip
+        evidence.append(
+            f"unified log, last day (log show): {len(o.log_claude_lines)} Claude Code kill(s), "
+            f"{o.log_other_kills} other(s)"
+        )
         evidence += list(o.log_claude_lines[-5:])
     else:
         evidence.append(f"unified log not read: {o.log_error}")
     resume = "Lost sessions can often be resumed:\n  claude --resume"
     if o.claude_kills or o.log_claude_lines:
         count = len(o.claude_kills) + len(o.log_claude_lines)
-        return fail(f"jetsam killed Claude Code {count} time(s)", *evidence,
-                    remediation=f"{JETSAM} End leftover Claude Code sessions (see memory.claude-processes), close "
-                    f"other big programs and keep sessions shorter. {MAC_BIGGEST}\n{resume}", docs=DOCS)  # fmt: skip
+        return fail(
+            f"jetsam killed Claude Code {count} time(s)",
+            *evidence,
+            remediation=f"{JETSAM} End leftover Claude Code sessions (see memory.claude-processes), close "
+            f"other big programs and keep sessions shorter. {MAC_BIGGEST}\n{resume}",
+            docs=DOCS,
+        )
     blamed = [r for r in o.reports if r.largest and is_claude_name(r.largest)]
     if blamed:
         # Not killed itself (a warn), but the biggest process when memory ran out: the next event may take it.
-        return warn(f"{len(blamed)} jetsam event(s) name Claude Code as the largest process", *evidence,
-                    remediation=f"{JETSAM} Claude Code was the biggest process when memory ran out. End leftover "
-                    f"sessions and keep sessions shorter. {MAC_BIGGEST}\n{resume}", docs=DOCS)  # fmt: skip
+        return warn(
+            f"{len(blamed)} jetsam event(s) name Claude Code as the largest process",
+            *evidence,
+            remediation=f"{JETSAM} Claude Code was the biggest process when memory ran out. End leftover "
+            f"sessions and keep sessions shorter. {MAC_BIGGEST}\n{resume}",
+            docs=DOCS,
+        )
     if o.reports or o.other_kills or o.log_other_kills:
-        return warn(f"this Mac ran out of memory {len(o.reports)} time(s) (jetsam events; none killed Claude Code)",
-                    *evidence, remediation=f"Claude Code may be next. {JETSAM} {MAC_BIGGEST}", docs=DOCS)  # fmt: skip
+        return warn(
+            f"this Mac ran out of memory {len(o.reports)} time(s) (jetsam events; none killed Claude Code)",
+            *evidence,
+            remediation=f"Claude Code may be next. {JETSAM} {MAC_BIGGEST}",
+            docs=DOCS,
+        )
     if o.unreadable:
-        return skip(f"{len(o.unreadable)} jetsam report(s) could not be read", *evidence,
-                    *(f"not readable: {path}" for path in o.unreadable[-5:]),
-                    "they are readable by administrators: run claude-preflight from an admin account to judge them")  # fmt: skip
+        return skip(
+            f"{len(o.unreadable)} jetsam report(s) could not be read",
+            *evidence,
+            *(f"not readable: {path}" for path in o.unreadable[-5:]),
+            "they are readable by administrators: run claude-preflight from an admin account to judge them",
+        )
     if not o.log_source and not o.reports:
         return ok("no jetsam report on this Mac", *evidence)
     return ok("no jetsam kill", *evidence)

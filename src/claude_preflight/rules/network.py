@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import statistics
 
+from claude_preflight.net import Exchange
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
 from claude_preflight.policy import Policy
-from claude_preflight.probes.http import Exchange
-from claude_preflight.probes.network import CaFile, Credential, Survey, Timeouts
+from claude_preflight.probes.network import CaFile, Credential, KeyProblem, Survey, Timeouts
 from claude_preflight.redact import mask
 from claude_preflight.values import whole_number
 
@@ -38,51 +38,106 @@ def _who(c: Credential) -> str:
     return f"{c.source} (…{c.value.strip()[-4:]})" if c.value and len(c.value.strip()) >= 16 else c.source
 
 
+def problem_text(p: KeyProblem) -> str:
+    """A credential problem in words (the probe gives only its code and what it concerns)."""
+    return {
+        "padded": f"{p.subject} has leading or trailing whitespace or a newline",
+        "quoted": f"{p.subject} is wrapped in quotes (they are sent as part of the key)",
+        "whitespace": f"{p.subject} contains whitespace",
+        "not-a-header": f"{p.subject} holds a line break or a character that cannot be sent in an HTTP header",
+        "not-anthropic": f"{p.subject} does not look like an Anthropic key (they start with sk-ant-)",
+        "no-region": f"no {p.subject}"
+        + (" (or AWS_DEFAULT_REGION): Claude Code needs it for Bedrock" if p.subject == "AWS_REGION" else ""),
+        "no-aws-credentials": "no AWS credentials: no AWS_BEARER_TOKEN_BEDROCK, access keys, AWS_PROFILE or "
+        "~/.aws files",
+        "no-project": f"no {p.subject}",
+        "missing-credentials-file": f"GOOGLE_APPLICATION_CREDENTIALS names a missing file: {p.subject}",
+        "no-google-credentials": "no Google credentials: set GOOGLE_APPLICATION_CREDENTIALS or run "
+        "`gcloud auth application-default login`",
+    }[p.code]
+
+
 def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result:
     evidence = list(c.detail)
     if c.value:
         evidence.append(f"credential: {mask(c.value.strip())}")
     if c.source == "none":
-        return fail("no credentials: Claude Code will ask you to log in", *evidence,
-                    remediation="Claude Code finds no API key, token, apiKeyHelper or login, so every request fails "
-                    "(or `claude -p` stops at the login prompt). Log in once with:\n  claude auth login\n"
-                    f"or export a key in your shell profile:\n  {EXPORT_KEY}", docs=DOCS_AUTH)  # fmt: skip
+        return fail(
+            "no credentials: Claude Code will ask you to log in",
+            *evidence,
+            remediation="Claude Code finds no API key, token, apiKeyHelper or login, so every request fails "
+            "(or `claude -p` stops at the login prompt). Log in once with:\n  claude auth login\n"
+            f"or export a key in your shell profile:\n  {EXPORT_KEY}",
+            docs=DOCS_AUTH,
+        )
     if c.source == "keychain-locked":
-        return fail("the login Keychain is locked: Claude Code cannot read your login", *evidence,
-                    remediation=KEYCHAIN_LOCKED, docs=DOCS_AUTH)  # fmt: skip
+        return fail(
+            "the login Keychain is locked: Claude Code cannot read your login",
+            *evidence,
+            remediation=KEYCHAIN_LOCKED,
+            docs=DOCS_AUTH,
+        )
     if c.untrusted:
         command = c.detail[0].split(": ", 1)[-1]
-        return skip("apiKeyHelper not run: it comes from the project's own settings and this folder is not trusted",
-                    *evidence, "Claude Code runs nothing a project's files define until you accept its trust dialog; "
-                    "neither does claude-preflight. Read the command; if you trust it, check it by hand with:",
-                    f"  {command}")  # fmt: skip
+        return skip(
+            "apiKeyHelper not run: it comes from the project's own settings and this folder is not trusted",
+            *evidence,
+            "Claude Code runs nothing a project's files define until you accept its trust dialog; "
+            "neither does claude-preflight. Read the command; if you trust it, check it by hand with:",
+            f"  {command}",
+        )
     if c.error:
-        return fail(f"apiKeyHelper failed: {c.error}", *evidence,
-                    remediation="Claude Code runs apiKeyHelper before requests; when it fails, every request is "
-                    "unauthenticated. Run the command yourself to see why:\n  " + c.detail[0].split(": ", 1)[-1],
-                    docs=DOCS_AUTH)  # fmt: skip
+        return fail(
+            f"apiKeyHelper failed: {c.error}",
+            *evidence,
+            remediation="Claude Code runs apiKeyHelper before requests; when it fails, every request is "
+            "unauthenticated. Run the command yourself to see why:\n  " + c.detail[0].split(": ", 1)[-1],
+            docs=DOCS_AUTH,
+        )
     if c.source in ("bedrock", "vertex") and c.problems:
         provider = "Amazon Bedrock" if c.source == "bedrock" else "Google Vertex AI"
-        return fail(f"{provider} is selected but not configured: {c.problems[0]}", *evidence, *c.problems,
-                    remediation=f"Every request to {provider} fails until these are set in the shell that starts "
-                    "Claude Code (settings.json `env` works too).", docs=DOCS_AUTH)  # fmt: skip
+        said = [problem_text(p) for p in c.problems]
+        return fail(
+            f"{provider} is selected but not configured: {said[0]}",
+            *evidence,
+            *said,
+            remediation=f"Every request to {provider} fails until these are set in the shell that starts "
+            "Claude Code (settings.json `env` works too).",
+            docs=DOCS_AUTH,
+        )
     findings = []
-    broken = [p for p in c.problems if "does not look like" not in p]
+    broken = [p for p in c.problems if p.code != "not-anthropic"]
     if broken:
-        findings.append(Finding(Status.FAIL, f"{c.source} is malformed: {broken[0]}",
-                                f"The key is sent exactly as set, so the API rejects it ({HANG}) Set it again without "
-                                f"quotes or spaces, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}"))  # fmt: skip
-    if any("does not look like" in p for p in c.problems):
-        findings.append(Finding(Status.WARN, c.problems[-1], "Check that the variable holds an Anthropic API key "
-                                "(console.anthropic.com → API keys), not another provider's."))  # fmt: skip
+        findings.append(
+            Finding(
+                Status.FAIL,
+                f"{c.source} is malformed: {problem_text(broken[0])}",
+                f"The key is sent exactly as set, so the API rejects it ({HANG}) Set it again without "
+                f"quotes or spaces, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}",
+            )
+        )
+    unlike = [p for p in c.problems if p.code == "not-anthropic"]
+    if unlike:
+        findings.append(
+            Finding(
+                Status.WARN,
+                problem_text(unlike[0]),
+                "Check that the variable holds an Anthropic "
+                "API key (console.anthropic.com → API keys), not another provider's.",
+            )
+        )
     if c.source == "oauth" and c.expires_at_ms:
         minutes = (c.expires_at_ms - now_ms) / 60000
         evidence.append(f"OAuth access token expires in {minutes:.0f} min")
         if minutes < policy.oauth_expiry_warn_minutes:
-            findings.append(Finding(Status.WARN, "the OAuth login has expired" if minutes <= 0 else
-                                    f"the OAuth login expires in {minutes:.0f} min",
-                                    "Claude Code refreshes the token itself when it can; if the refresh fails the "
-                                    "session stops with an authentication error. Log in again:\n  claude auth login"))  # fmt: skip
+            findings.append(
+                Finding(
+                    Status.WARN,
+                    "the OAuth login has expired" if minutes <= 0 else f"the OAuth login expires in {minutes:.0f} min",
+                    "Claude Code refreshes the token itself when it can; if the refresh fails the "
+                    "session stops with an authentication error. Log in again:\n  claude auth login",
+                )
+            )
     return combine(findings, evidence, f"credentials in use: {_who(c)}", DOCS_AUTH)
 
 
@@ -106,29 +161,41 @@ def _failed_phase(x: Exchange, base: str, platform: str = "linux") -> Result:
     ]
     if x.issuer:
         evidence.append(f"the server's certificate was issued by: {x.issuer}")
-    return fail(f"cannot reach {base}{via}: {x.error_phase} failed ({x.error})", *evidence,
-                remediation=_phase_advice(x, platform), docs=DOCS_NET)  # fmt: skip
+    return fail(
+        f"cannot reach {base}{via}: {x.error_phase} failed ({x.error})",
+        *evidence,
+        remediation=_phase_advice(x, platform),
+        docs=DOCS_NET,
+    )
 
 
 def _phase_advice(x: Exchange, platform: str = "linux") -> str:
     phase = x.error_phase or ""
     if phase.startswith("dns"):
         if platform == "darwin":
-            return ("The name does not resolve: check ANTHROPIC_BASE_URL, your VPN and DNS settings:\n"
-                    "  dscacheutil -q host -a name api.anthropic.com")  # fmt: skip
+            return (
+                "The name does not resolve: check ANTHROPIC_BASE_URL, your VPN and DNS settings:\n"
+                "  dscacheutil -q host -a name api.anthropic.com"
+            )
         return "The name does not resolve: check ANTHROPIC_BASE_URL, /etc/resolv.conf and your VPN:\n  getent hosts api.anthropic.com"
     if phase == "proxy" or phase.endswith("(proxy)"):
-        return ("The proxy in HTTPS_PROXY/https_proxy does not answer or refuses the tunnel. Check it, or bypass it for "
-                "this host:\n  export NO_PROXY=api.anthropic.com")  # fmt: skip
+        return (
+            "The proxy in HTTPS_PROXY/https_proxy does not answer or refuses the tunnel. Check it, or bypass it for "
+            "this host:\n  export NO_PROXY=api.anthropic.com"
+        )
     if phase == "tls":
-        return ("The TLS handshake failed. Behind a TLS-inspecting proxy, export its CA certificate in your shell "
-                "profile (setting it in settings.json is not enough: Claude Code reads it at start-up):\n"
-                "  export NODE_EXTRA_CA_CERTS=/path/to/corporate-ca.pem")  # fmt: skip
+        return (
+            "The TLS handshake failed. Behind a TLS-inspecting proxy, export its CA certificate in your shell "
+            "profile (setting it in settings.json is not enough: Claude Code reads it at start-up):\n"
+            "  export NODE_EXTRA_CA_CERTS=/path/to/corporate-ca.pem"
+        )
     if phase in ("first byte", "body"):
-        return ("The server accepted the connection but did not answer in time or cut it. Claude Code waits "
-                "API_TIMEOUT_MS (600000 ms by default) per attempt before it retries: a silent gateway looks like a "
-                "10-minute hang. Prefer a wired connection or a proxy that keeps long-lived streams, or lower the wait:\n"
-                "  export API_TIMEOUT_MS=120000")  # fmt: skip
+        return (
+            "The server accepted the connection but did not answer in time or cut it. Claude Code waits "
+            "API_TIMEOUT_MS (600000 ms by default) per attempt before it retries: a silent gateway looks like a "
+            "10-minute hang. Prefer a wired connection or a proxy that keeps long-lived streams, or lower the wait:\n"
+            "  export API_TIMEOUT_MS=120000"
+        )
     return "Check the network path to the API (firewall, VPN, proxy)."
 
 
@@ -139,39 +206,63 @@ def evaluate_key(s: Survey) -> Result:
             f"requests go to {'Amazon Bedrock' if c.source == 'bedrock' else 'Google Vertex AI'}: the Anthropic key check does not apply"
         )
     if s.refused:
-        return fail("the key was not sent: " + s.refused, f"ANTHROPIC_BASE_URL={s.base}",
-                    remediation="Use an https:// base URL (or a gateway on this machine), or the key can be read "
-                    "by anyone on the path:\n  export ANTHROPIC_BASE_URL=https://...", docs=DOCS_NET)  # fmt: skip
+        return fail(
+            "the key was not sent: " + s.refused,
+            f"ANTHROPIC_BASE_URL={s.base}",
+            remediation="Use an https:// base URL (or a gateway on this machine), or the key can be read "
+            "by anyone on the path:\n  export ANTHROPIC_BASE_URL=https://...",
+            docs=DOCS_NET,
+        )
     if s.key_check is None:
         why = c.error or ("not run: this folder is not trusted" if c.untrusted else "")
         return skip(f"no key to check ({c.source}{': ' + why if why else ''})")
     x = s.key_check
     if not x.ok:
         return _failed_phase(x, s.base, s.platform)
-    evidence = [f"GET {s.base}/v1/models?limit=1 with {_who(c)}: HTTP {x.status} after {x.phases.get('total', 0) * 1000:.0f} ms",
-                *_limits(x)]  # fmt: skip
+    evidence = [
+        f"GET {s.base}/v1/models?limit=1 with {_who(c)}: HTTP {x.status} after {x.phases.get('total', 0) * 1000:.0f} ms",
+        *_limits(x),
+    ]
     if x.status == 200:
         return ok(f"the API accepts the credentials ({_who(c)})", *evidence)
     message = _error_text(x)
     evidence.append(f"the API said: {message}")
     if x.status == 401:
-        return fail(f"the API rejects the credentials (401): {message}", *evidence,
-                    remediation=f"{HANG} Create a new key at console.anthropic.com (or log in again with `claude auth login`) "
-                    f"and replace the value of {c.source}.", docs=DOCS_AUTH)  # fmt: skip
+        return fail(
+            f"the API rejects the credentials (401): {message}",
+            *evidence,
+            remediation=f"{HANG} Create a new key at console.anthropic.com (or log in again with `claude auth login`) "
+            f"and replace the value of {c.source}.",
+            docs=DOCS_AUTH,
+        )
     if x.status == 403:
-        return fail(f"the credentials are not allowed to do this (403): {message}", *evidence,
-                    remediation="The key works but lacks permission (workspace, organisation or model access). "
-                    "Claude Code does not retry a 403; ask your organisation's admin, or use another key.", docs=DOCS_AUTH)  # fmt: skip
+        return fail(
+            f"the credentials are not allowed to do this (403): {message}",
+            *evidence,
+            remediation="The key works but lacks permission (workspace, organisation or model access). "
+            "Claude Code does not retry a 403; ask your organisation's admin, or use another key.",
+            docs=DOCS_AUTH,
+        )
     if x.status == 429:
-        return warn(f"rate limited (429): {message}", *evidence,
-                    remediation="Claude Code retries 429s for about 3 minutes and then stops. Wait for retry-after, "
-                    "run fewer sessions or agents at once, or raise your usage tier.", docs="https://docs.anthropic.com/en/api/rate-limits")  # fmt: skip
+        return warn(
+            f"rate limited (429): {message}",
+            *evidence,
+            remediation="Claude Code retries 429s for about 3 minutes and then stops. Wait for retry-after, "
+            "run fewer sessions or agents at once, or raise your usage tier.",
+            docs="https://docs.anthropic.com/en/api/rate-limits",
+        )
     if x.status >= 500:
-        return warn(f"the API has a problem on its side ({x.status}): {message}", *evidence,
-                    remediation="Server-side (529 = overloaded): nothing on this machine to fix. Check "
-                    "status.anthropic.com and try again later; quote the request-id above if you report it.")  # fmt: skip
-    return warn(f"unexpected answer {x.status}: {message}", *evidence,
-                remediation="A gateway at ANTHROPIC_BASE_URL may not pass /v1/models through; check its logs.")  # fmt: skip
+        return warn(
+            f"the API has a problem on its side ({x.status}): {message}",
+            *evidence,
+            remediation="Server-side (529 = overloaded): nothing on this machine to fix. Check "
+            "status.anthropic.com and try again later; quote the request-id above if you report it.",
+        )
+    return warn(
+        f"unexpected answer {x.status}: {message}",
+        *evidence,
+        remediation="A gateway at ANTHROPIC_BASE_URL may not pass /v1/models through; check its logs.",
+    )
 
 
 def evaluate_latency(s: Survey, policy: Policy) -> Result:
@@ -191,11 +282,18 @@ def evaluate_latency(s: Survey, policy: Policy) -> Result:
     evidence.append(f"first byte: median {median * 1000:.0f} ms, spread {spread * 1000:.0f} ms")
     findings = []
     if failed:
-        findings.append(Finding(Status.WARN, f"{len(failed)} of {len(s.samples)} requests failed ({failed[0].error_phase}: {failed[0].error})",
-                                _phase_advice(failed[0])))  # fmt: skip
-    slow = ("A slow or unsteady link is what drops Claude Code's long streams (ECONNRESET, 'Connection dropped'). "
-            "Prefer a wired connection, a proxy that keeps long-lived streams, or raise the per-request wait:\n"
-            "  export API_TIMEOUT_MS=900000")  # fmt: skip
+        findings.append(
+            Finding(
+                Status.WARN,
+                f"{len(failed)} of {len(s.samples)} requests failed ({failed[0].error_phase}: {failed[0].error})",
+                _phase_advice(failed[0]),
+            )
+        )
+    slow = (
+        "A slow or unsteady link is what drops Claude Code's long streams (ECONNRESET, 'Connection dropped'). "
+        "Prefer a wired connection, a proxy that keeps long-lived streams, or raise the per-request wait:\n"
+        "  export API_TIMEOUT_MS=900000"
+    )
     if median > policy.latency_fail_s:
         findings.append(
             Finding(Status.FAIL, f"the API's first byte takes {median:.1f} s (over {policy.latency_fail_s:g} s)", slow)
@@ -212,12 +310,15 @@ def evaluate_latency(s: Survey, policy: Policy) -> Result:
 def evaluate_ca(ca: CaFile, platform: str = "linux") -> Result:
     if ca.state == "unset":
         if ca.only_in_settings:
-            return warn("NODE_EXTRA_CA_CERTS is set in settings.json but not in your shell", f"{ca.only_in_settings}: env.NODE_EXTRA_CA_CERTS",
-                        remediation="Claude Code reads NODE_EXTRA_CA_CERTS when its process starts, before settings.json "
-                        "is applied: behind a TLS-inspecting proxy every request fails with SELF_SIGNED_CERT_IN_CHAIN. "
-                        "Export it in your shell profile:\n  echo 'export NODE_EXTRA_CA_CERTS=/path/to/ca.pem' >> "
-                        + ("~/.zshrc" if platform == "darwin" else "~/.bashrc"),
-                        docs=DOCS_NET)  # fmt: skip
+            return warn(
+                "NODE_EXTRA_CA_CERTS is set in settings.json but not in your shell",
+                f"{ca.only_in_settings}: env.NODE_EXTRA_CA_CERTS",
+                remediation="Claude Code reads NODE_EXTRA_CA_CERTS when its process starts, before settings.json "
+                "is applied: behind a TLS-inspecting proxy every request fails with SELF_SIGNED_CERT_IN_CHAIN. "
+                "Export it in your shell profile:\n  echo 'export NODE_EXTRA_CA_CERTS=/path/to/ca.pem' >> "
+                + ("~/.zshrc" if platform == "darwin" else "~/.bashrc"),
+                docs=DOCS_NET,
+            )
         return skip("NODE_EXTRA_CA_CERTS is not set (system trust only)")
     what = {
         "missing": "does not exist",
@@ -226,11 +327,15 @@ def evaluate_ca(ca: CaFile, platform: str = "linux") -> Result:
         "not-pem": "holds no PEM certificate" + (f" ({ca.error})" if ca.error else ""),
     }
     if ca.state in what:
-        return fail(f"NODE_EXTRA_CA_CERTS {what[ca.state]}: {ca.path}", f"NODE_EXTRA_CA_CERTS={ca.path}",
-                    remediation="Claude Code adds this file to its trust store; when it is wrong, a TLS-inspecting "
-                    "proxy's certificate is not trusted and every request fails (SELF_SIGNED_CERT_IN_CHAIN). Point it "
-                    "at the PEM file of your proxy's CA (-----BEGIN CERTIFICATE-----):\n"
-                    "  export NODE_EXTRA_CA_CERTS=/path/to/corporate-ca.pem", docs=DOCS_NET)  # fmt: skip
+        return fail(
+            f"NODE_EXTRA_CA_CERTS {what[ca.state]}: {ca.path}",
+            f"NODE_EXTRA_CA_CERTS={ca.path}",
+            remediation="Claude Code adds this file to its trust store; when it is wrong, a TLS-inspecting "
+            "proxy's certificate is not trusted and every request fails (SELF_SIGNED_CERT_IN_CHAIN). Point it "
+            "at the PEM file of your proxy's CA (-----BEGIN CERTIFICATE-----):\n"
+            "  export NODE_EXTRA_CA_CERTS=/path/to/corporate-ca.pem",
+            docs=DOCS_NET,
+        )
     return ok(f"NODE_EXTRA_CA_CERTS holds {ca.certificates} PEM certificate(s)", f"NODE_EXTRA_CA_CERTS={ca.path}")
 
 
@@ -250,24 +355,37 @@ def evaluate_tls(s: Survey, ca: CaFile, keychain: tuple[str, ...] | None = None)
         return skip("no request was made")
     trust = f"system trust + NODE_EXTRA_CA_CERTS ({ca.path})" if ca.state == "ok" else "system trust"
     if x.error_phase == "tls" and keychain and x.issuer in keychain:
-        return ok(f"the TLS certificate of {s.base} is issued by a CA in the macOS Keychain", f"{s.base}: {x.error}",
-                  f"issuer: {x.issuer} (in the Keychain: `security find-certificate -a -p`)",
-                  "Claude Code trusts the OS store as well as its bundled roots; claude-preflight's own TLS client "
-                  "does not read the Keychain, hence the error above")  # fmt: skip
+        return ok(
+            f"the TLS certificate of {s.base} is issued by a CA in the macOS Keychain",
+            f"{s.base}: {x.error}",
+            f"issuer: {x.issuer} (in the Keychain: `security find-certificate -a -p`)",
+            "Claude Code trusts the OS store as well as its bundled roots; claude-preflight's own TLS client "
+            "does not read the Keychain, hence the error above",
+        )
     if x.error_phase == "tls" and keychain is not None:
         who = f" issued by {x.issuer}" if x.issuer else ""
-        return fail(f"the TLS certificate of {s.base} is not trusted{who}", f"{s.base}: {x.error}", f"trusted: {trust}",
-                    f"the Keychain holds {len(keychain)} certificate(s), none of them this issuer",
-                    remediation="Claude Code would fail every request with SELF_SIGNED_CERT_IN_CHAIN or "
-                    f"UNABLE_TO_VERIFY_LEAF_SIGNATURE. {KEYCHAIN_CA}", docs=DOCS_NET)  # fmt: skip
+        return fail(
+            f"the TLS certificate of {s.base} is not trusted{who}",
+            f"{s.base}: {x.error}",
+            f"trusted: {trust}",
+            f"the Keychain holds {len(keychain)} certificate(s), none of them this issuer",
+            remediation="Claude Code would fail every request with SELF_SIGNED_CERT_IN_CHAIN or "
+            f"UNABLE_TO_VERIFY_LEAF_SIGNATURE. {KEYCHAIN_CA}",
+            docs=DOCS_NET,
+        )
     if x.error_phase == "tls":
         who = f" issued by {x.issuer}" if x.issuer else ""
-        return fail(f"the TLS certificate of {s.base} is not trusted{who}", f"{s.base}: {x.error}", f"trusted: {trust}",
-                    *([f"issuer: {x.issuer}"] if x.issuer else []),
-                    remediation="Claude Code would fail every request with SELF_SIGNED_CERT_IN_CHAIN or "
-                    "UNABLE_TO_VERIFY_LEAF_SIGNATURE. If a corporate proxy inspects TLS, get its CA certificate "
-                    "(the issuer above) as a PEM file and export it in your shell profile (settings.json is not enough):\n"
-                    "  export NODE_EXTRA_CA_CERTS=/path/to/corporate-ca.pem", docs=DOCS_NET)  # fmt: skip
+        return fail(
+            f"the TLS certificate of {s.base} is not trusted{who}",
+            f"{s.base}: {x.error}",
+            f"trusted: {trust}",
+            *([f"issuer: {x.issuer}"] if x.issuer else []),
+            remediation="Claude Code would fail every request with SELF_SIGNED_CERT_IN_CHAIN or "
+            "UNABLE_TO_VERIFY_LEAF_SIGNATURE. If a corporate proxy inspects TLS, get its CA certificate "
+            "(the issuer above) as a PEM file and export it in your shell profile (settings.json is not enough):\n"
+            "  export NODE_EXTRA_CA_CERTS=/path/to/corporate-ca.pem",
+            docs=DOCS_NET,
+        )
     if not x.ok:
         return skip(f"the TLS handshake was not reached ({x.error_phase} failed: see network.latency)")
     return ok(
@@ -284,8 +402,10 @@ def evaluate_stream(s: Survey, policy: Policy) -> Result:
     x = s.stream
     if x.ok and x.status == 200 and x.events and x.events[-1][1] == "message_stop":
         first, last = x.events[0][0], x.events[-1][0]
-        return ok(f"a streamed reply completed: first event after {first * 1000:.0f} ms, done in {last * 1000:.0f} ms",
-                  f"POST {s.base}/v1/messages (stream, max_tokens 1, {policy.live_model}): {len(x.events)} events")  # fmt: skip
+        return ok(
+            f"a streamed reply completed: first event after {first * 1000:.0f} ms, done in {last * 1000:.0f} ms",
+            f"POST {s.base}/v1/messages (stream, max_tokens 1, {policy.live_model}): {len(x.events)} events",
+        )
     answer = " ".join(
         part
         for part in (
@@ -294,22 +414,31 @@ def evaluate_stream(s: Survey, policy: Policy) -> Result:
         )
         if part
     )
-    evidence = [f"POST {s.base}/v1/messages: {answer}",
-                f"events received: {', '.join(e for _, e in x.events) or 'none'}"]  # fmt: skip
+    evidence = [
+        f"POST {s.base}/v1/messages: {answer}",
+        f"events received: {', '.join(e for _, e in x.events) or 'none'}",
+    ]
     if x.status and x.status != 200:
         evidence.append(f"the API said: {_error_text(x)}")
     elif x.events and x.events[-1][1] == "error":
         evidence.append(f"in-stream error: {x.body.decode('utf-8', 'replace')[:200]}")
-    return fail("the streamed reply did not complete", *evidence,
-                remediation="Claude Code streams every reply; a stream cut mid-way shows as 'API Error: Connection "
-                "dropped' or an endless retry. A proxy or VPN that buffers or times out long-lived HTTP responses is the "
-                "usual cause: bypass it for the API (NO_PROXY) or use a wired connection.", docs=DOCS_NET)  # fmt: skip
+    return fail(
+        "the streamed reply did not complete",
+        *evidence,
+        remediation="Claude Code streams every reply; a stream cut mid-way shows as 'API Error: Connection "
+        "dropped' or an endless retry. A proxy or VPN that buffers or times out long-lived HTTP responses is the "
+        "usual cause: bypass it for the API (NO_PROXY) or use a wired connection.",
+        docs=DOCS_NET,
+    )
 
 
 def evaluate_timeouts(t: Timeouts) -> Result:
     values, problems = {}, []
-    for name, raw, default in (("API_TIMEOUT_MS", t.api_timeout_ms, 600000), ("CLAUDE_CODE_MAX_RETRIES", t.max_retries, 10),
-                               ("MCP_TIMEOUT", t.mcp_timeout_ms, 30000)):  # fmt: skip
+    for name, raw, default in (
+        ("API_TIMEOUT_MS", t.api_timeout_ms, 600000),
+        ("CLAUDE_CODE_MAX_RETRIES", t.max_retries, 10),
+        ("MCP_TIMEOUT", t.mcp_timeout_ms, 30000),
+    ):
         if raw is None:
             values[name] = default
             continue
@@ -326,8 +455,10 @@ def evaluate_timeouts(t: Timeouts) -> Result:
     retries = values["CLAUDE_CODE_MAX_RETRIES"]
     backoff = sum(RETRY_DELAYS_S[: min(retries, len(RETRY_DELAYS_S))]) + 39 * max(0, retries - len(RETRY_DELAYS_S))
     worst = values["API_TIMEOUT_MS"] / 1000 * (retries + 1) + backoff
-    evidence = [f"{n}={v}" + ("" if getattr(t, a) is not None else " (default)")
-                for (n, v), a in zip(values.items(), ("api_timeout_ms", "max_retries", "mcp_timeout_ms"), strict=True)]  # fmt: skip
+    evidence = [
+        f"{n}={v}" + ("" if getattr(t, a) is not None else " (default)")
+        for (n, v), a in zip(values.items(), ("api_timeout_ms", "max_retries", "mcp_timeout_ms"), strict=True)
+    ]
     evidence += [
         f"a silent API: up to {_duration(worst)} before Claude Code gives up ({retries + 1} attempts of "
         f"{values['API_TIMEOUT_MS'] / 1000:g} s plus {backoff:.0f} s of backoff)",
@@ -335,7 +466,12 @@ def evaluate_timeouts(t: Timeouts) -> Result:
         f"a silent MCP server: {values['MCP_TIMEOUT'] / 1000:g} s at every start",
     ]
     if problems:
-        return fail(problems[0], *evidence, *problems[1:],
-                    remediation="Claude Code ignores or mis-reads these values. Set whole numbers, e.g.:\n"
-                    "  export API_TIMEOUT_MS=600000 CLAUDE_CODE_MAX_RETRIES=10 MCP_TIMEOUT=30000", docs=DOCS_NET)  # fmt: skip
+        return fail(
+            problems[0],
+            *evidence,
+            *problems[1:],
+            remediation="Claude Code ignores or mis-reads these values. Set whole numbers, e.g.:\n"
+            "  export API_TIMEOUT_MS=600000 CLAUDE_CODE_MAX_RETRIES=10 MCP_TIMEOUT=30000",
+            docs=DOCS_NET,
+        )
     return ok(f"worst case: {_duration(worst)} for a silent API, {_duration(backoff)} for a rejected key", *evidence)

@@ -1,5 +1,7 @@
 """A small HTTP(S) client that times each phase: DNS, TCP connect, proxy CONNECT, TLS, first byte.
 
+Env-level: probes reach it through `Env.exchange`, so a test can swap the network like any other OS access.
+
 Standard library only: requests hides the phases, and it honours some CA variables and not others.
 Every socket operation has a timeout; a failure names the phase it happened in.
 """
@@ -332,3 +334,16 @@ def _read_events(response: http.client.HTTPResponse, x: Exchange, begin: float) 
             if event in ("message_stop", "error"):
                 return
             event = None
+
+
+def certificate_subject(pem: str) -> str | None:
+    """A PEM certificate's subject in the words an issuer is given (key=value, ...): decoded in memory."""
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(cadata=pem)
+        decoded = context.get_ca_certs()
+    except (ssl.SSLError, ValueError):
+        return None
+    if not decoded:
+        return None
+    return ", ".join(f"{k}={v}" for rdn in decoded[0].get("subject", ()) for k, v in rdn)
