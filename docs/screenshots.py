@@ -1,4 +1,4 @@
-"""Retake the README's screenshots from real runs: docs/report.png and docs/fleet.png.
+"""Retake the README's screenshots from real runs: docs/report.png (1400 px), docs/report-800.png and docs/fleet.png.
 
     python docs/screenshots.py            # needs Chromium (Debian: apt-get install chromium)
 
@@ -63,7 +63,8 @@ def main() -> None:
                       "--json", str(reports / f"host{n}.json"), "--html", str(reports / f"host{n}.html"), cwd=work,
                       env=None if damaged else healthy_host())  # fmt: skip
         preflight("merge", str(reports), "--html", str(work / "fleet.html"), cwd=work)
-        screenshot(reports / "host1.html", DOCS / "report.png", "1280,1500", work)
+        screenshot(reports / "host1.html", DOCS / "report.png", "1400,1500", work)
+        screenshot(reports / "host1.html", DOCS / "report-800.png", "800,1500", work)
         screenshot(work / "fleet.html", DOCS / "fleet.png", "1280,900", work)
 
 

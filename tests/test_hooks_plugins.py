@@ -251,6 +251,7 @@ def test_a_full_run_never_runs_a_hook_or_status_line_and_writes_nothing(pytester
     before = snapshot(root)
     result = run_suite(pytester, root / "home", root / "project", "-k", "hooks or plugins")
     assert result.ret == 0, result.stdout.str()
-    result.stdout.fnmatch_lines(["*claude-preflight: 7 ok*"])  # 3 user hooks, 1 plugin hook, the status line, 2 plugins
+    # 3 user hooks, 1 plugin hook, the status line, 2 plugins
+    result.stdout.fnmatch_lines(["*claude-preflight: all clear: 7 ok*"])
     assert not marker.exists()
     assert snapshot(root) == before

@@ -275,3 +275,54 @@ def test_a_directory_is_read_whole_and_an_earlier_fleet_file_in_it_is_skipped(ru
     assert done.returncode == 0
     assert f"skipped {out}: not a claude-preflight report (schema 'claude-preflight-fleet/1'" in done.stderr
     assert len(json.loads((tmp_path / "again.json").read_text())["hosts"]) == 3
+
+
+def test_a_file_name_that_is_not_utf8_is_named_and_the_merge_goes_on(tmp_path):
+    good = report("box", [result("disk.space", "ok")])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps(good))
+    odd = os.fsdecode(b"odd-\xff\x1b[2J.json")
+    (folder / odd).write_text("not json")
+    done = subprocess.run(
+        [sys.executable, "-m", "claude_preflight", "merge", str(folder), "--html", "f.html", "--json", "f.json"],
+        cwd=tmp_path, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"odd-\\xff\\x1b[2J.json" in done.stderr and b"\x1b" not in done.stderr + done.stdout
+    document = json.loads((tmp_path / "f.json").read_text())
+    assert [s["path"].rsplit("/", 1)[-1] for s in document["skipped"]] == ["odd-\\xff\\x1b[2J.json"]
+    assert "odd-\\xff\\x1b[2J.json" in (tmp_path / "f.html").read_text()
+
+
+def test_only_http_links_reach_the_fleet_view(tmp_path):
+    bad = result("disk.space", "fail", "full", remediation="free space")
+    bad["docs"] = "javascript:alert(document.domain)"
+    (tmp_path / "a.json").write_text(json.dumps(report("box", [bad])))
+    runs, _ = merge.collect(merge.Env(home=tmp_path, project=tmp_path), [tmp_path / "a.json"], merge.Redactor())
+    page = merge.as_html(merge.Fleet.of(runs, []))
+    assert "javascript:" not in page and "free space" in page
+
+
+def test_each_distinct_failing_remediation_of_a_check_is_shown(tmp_path):
+    """A settings wrong-type failure on one host must not hide behind a .claude.json one on another; the same fix
+    on two hosts (differing only in paths) shows once."""
+    state = result("config.file", "fail", "user state is not valid JSON", target="/home/a/.claude.json",
+                   remediation="Delete the comma at line 3 of '/home/a/.claude.json'.")  # fmt: skip
+    state_b = result("config.file", "fail", "user state is not valid JSON", target="/home/b/.claude.json",
+                     remediation="Delete the comma at line 9 of '/home/b/.claude.json'.")  # fmt: skip
+    typed = result("config.file", "fail", "permissions.allow must be a list", target="/home/c/.claude/settings.json",
+                   remediation="Make permissions.allow a list of strings.")  # fmt: skip
+    for label, check in (("a", state), ("b", state_b), ("c", typed)):
+        write(tmp_path / f"{label}.json", report(label, [check]))
+    runs, _ = merge.collect(merge.Env(home=tmp_path, project=tmp_path), [tmp_path], merge.Redactor())
+    fleet = merge.Fleet.of(runs, [])
+    document = merge.as_json(fleet)
+    jsonschema.validate(document, FLEET_SCHEMA)
+    [config] = document["checks"]
+    assert [(r["summary"], sorted(r["hosts"])) for r in config["remediations"]] == [
+        ("user state is not valid JSON", ["a", "b"]),
+        ("permissions.allow must be a list", ["c"]),
+    ]
+    page = merge.as_html(fleet)
+    assert "Make permissions.allow a list of strings." in page and page.count("Delete the comma at line") == 1

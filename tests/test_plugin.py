@@ -51,9 +51,53 @@ def damaged(tmp_path):
 def test_healthy_home_passes_with_exit_zero(pytester, healthy):
     result = run_suite(pytester, *healthy)
     assert result.ret == 0
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) == 0 and outcomes.get("warned", 0) == 0
-    result.stdout.fnmatch_lines(["*claude-preflight: all clear*", "*JSON report:*", "*HTML report:*"])
+    result.stdout.fnmatch_lines(["*JSON report:*", "*HTML report:*", "*claude-preflight: all clear: * ok*"])
+    assert "fail" not in result.stdout.lines[-1] and "warn" not in result.stdout.lines[-1]
+
+
+def test_terminal_reads_like_a_doctor(pytester, damaged):
+    home, project = damaged
+    result = run_suite(pytester, home, project)
+    out = result.stdout.str()
+    lines = result.stdout.lines
+    assert lines[1].startswith("Claude Code ") and lines[2] == f"home         {home}"
+    assert lines[3] == f"project      {project}"
+    assert "test session starts" not in out and "platform linux" not in out  # pytest's header: -vv only
+    result.stdout.fnmatch_lines(["✗ config * fail*", "✓ permissions * ok", "*- what to fix -*", "FAIL config.file*"])
+    assert "short test summary" not in out and "FAILED " not in out  # no repeated, truncated node ids
+    assert out.count("claude-preflight.html") == 1  # pytest-html's own line is not repeated
+    assert re.match(r"=+ claude-preflight: FAIL: \d+ fail, \d+ warn, \d+ ok", lines[-1])
+    assert "site-packages" not in out
+
+
+def test_verbose_shows_summaries_not_node_ids(pytester, damaged):
+    result = run_suite(pytester, *damaged, "-v", "-k", "test_config")
+    result.stdout.fnmatch_lines(["✗ FAIL config.file[[]user-settings[]]: user settings is not valid JSON*"])
+    assert "::test_config_file" not in result.stdout.str()
+
+
+def test_ascii_marks_where_the_terminal_cannot_show_others():
+    from claude_preflight.terminal import marks_for
+
+    assert marks_for("utf-8")["fail"] == "✗" and marks_for("ascii")["fail"] == "x"
+    assert marks_for("cp1252")["ok"] == "+" and marks_for(None)["warn"] == "!"
+
+
+def test_nothing_checked_is_not_all_clear():
+    from claude_preflight.report import Record
+    from claude_preflight.terminal import verdict
+
+    skipped = Record("disk.space", "t", "disk", None, "skip", "not here", [], "", None, 0.0)
+    assert verdict([skipped], strict=False)[1] == "claude-preflight: nothing was checked: 1 skip"
+    assert "all clear" in verdict([skipped, Record("a", "t", "disk", None, "ok", "", [], "", None, 0)], False)[1]
+
+
+def test_misspelt_threshold_on_the_pytest_route_is_a_usage_error(pytester, healthy):
+    result = run_suite(pytester, *healthy, "-o", "disk_wran_gib=500")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*not a claude-preflight threshold; did you mean disk_warn_gib?*"])
+    result = run_suite(pytester, *healthy, "-o", "disk_warn_gib=abc")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and "INTERNALERROR" not in result.stdout.str()
 
 
 def test_warn_shows_as_W_and_WARN_and_does_not_fail(pytester, healthy):
@@ -62,7 +106,7 @@ def test_warn_shows_as_W_and_WARN_and_does_not_fail(pytester, healthy):
     (project / ".claude" / "settings.json").write_text('{"modle": "sonnet"}')
     result = run_suite(pytester, home, project, "-v")
     assert result.ret == 0
-    result.stdout.fnmatch_lines(["*test_config_file?project-settings? WARN*", "*1 warned*"])
+    result.stdout.fnmatch_lines(["! WARN config.file?project-settings?: *", "*passed with warnings: 1 warn*"])
     result.stdout.fnmatch_lines(["*WARN config.file?project-settings?*", "*modle: not a setting*did you mean model?*"])
     quiet = run_suite(pytester, home, project)
     assert (
@@ -87,7 +131,7 @@ def test_fail_exits_one_and_lists_remediation(pytester, damaged):
     assert result.ret == 1
     result.stdout.fnmatch_lines(
         [
-            "*claude-preflight: what to fix*",
+            "*- what to fix -*",
             "FAIL config.file?user-settings?: user settings is not valid JSON*",
             "*Remediation:*",
             "*ignores this whole file*",
@@ -122,10 +166,15 @@ def test_host_label_names_the_run_for_the_fleet_view(pytester, healthy):
 def test_html_report_has_status_remediation_and_family_tiles(pytester, damaged):
     result = run_suite(pytester, *damaged)
     html = (pytester.path / "reports" / "claude-preflight.html").read_text()
-    assert "<th>Remediation</th>" in html and ">Status</th>" in html
-    assert 'id="preflight-summary"' in html
+    assert "<th>Summary</th>" in html and ">Status</th>" in html
+    from claude_preflight.rules import settings_schema
+
+    if getattr(settings_schema, "CLI_VERSION", None):  # the environment names the schema's Claude Code release
+        assert f"<th>Settings schema</th><td>Claude Code {settings_schema.CLI_VERSION}</td>" in html
+    assert 'id="preflight-summary"' in html and 'id="preflight-static"' in html
     assert 'class="preflight-tile" data-status="fail"' in html  # the config family
-    assert "ignores this whole file" in html  # remediation text, inside the rows' data
+    static = html.split('id="preflight-static"', 1)[1].split("</section>", 1)[0]
+    assert "ignores this whole file" in static  # remediation text, in the section that needs no JavaScript
     assert "<script" in html and 'href="assets' not in html  # self-contained: one file to attach
     assert result.ret == 1
 
@@ -135,10 +184,10 @@ def test_junit_carries_status_and_remediation(pytester, damaged):
     run_suite(pytester, *damaged, f"--junitxml={junit}")
     cases = ET.parse(junit).getroot().iter("testcase")
     props = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
-    settings = props["test_config_file[user-settings]"]
+    settings = props["config.file[user-settings]"]
     assert settings["status"] == "fail"
     assert "delete that comma" in settings["remediation"]
-    assert props["test_corrupt_backups"]["status"] == "warn"
+    assert props["config.corrupt-backups"]["status"] == "warn"
 
 
 def test_crashing_probe_is_that_checks_fail_and_the_rest_runs(pytester, healthy, monkeypatch):
@@ -190,7 +239,7 @@ def test_target_discovery_error_is_contained(pytester, healthy, monkeypatch):
 def test_html_skip_rows_read_as_a_sentence(pytester, healthy):
     run_suite(pytester, *healthy)
     html = (pytester.path / "reports" / "claude-preflight.html").read_text()
-    assert "Skipped: managed (policy) settings: not present" in html
+    assert "managed (policy) settings: not present" in html
     assert not re.search(r"test_config\.py\S{0,12}, \d+, \S{0,12}Skipped", html)  # the raw tuple, however escaped
 
 
@@ -243,4 +292,42 @@ def test_fix_repairs_through_the_plugin_and_reports_the_backup(pytester, tmp_pat
     assert "repaired: dropped the torn last line (" in "\n".join(torn_result["evidence"])
     [backup] = torn.parent.glob(torn.name + ".preflight-backup-*")
     assert backup.read_bytes() == original
+    result.stdout.fnmatch_lines(["*--fix: repairs*", f"sessions.transcript-damage*repaired: *backup: {backup}"])
     assert result.ret == 0
+
+
+def test_control_characters_in_names_are_shown_escaped(pytester, healthy):
+    """An MCP server whose name sets the window title, clears the screen and breaks the line."""
+    home, project = healthy
+    state = json.loads((home / ".claude.json").read_text())
+    hostile = "evil\x1b]0;pwned\x07\x1b[2J\nFAIL fake\u202e"
+    state["mcpServers"] = {hostile: {"type": "stdio", "command": "/nonexistent/server"}}
+    (home / ".claude.json").write_text(json.dumps(state))
+    out = pytester.path / "out.json"
+    result = run_suite(pytester, home, project, "-k", "test_mcp", "--no-mcp-start", "--json", str(out), machine=True)
+    text = result.stdout.str()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2J\\nFAIL fake\\u202e" in text
+    assert not [line for line in result.stdout.lines if line.startswith("FAIL fake")]
+
+
+def test_fix_lists_each_repair_and_refusal_with_its_backup():
+    from claude_preflight.report import Record
+    from claude_preflight.terminal import repair_lines
+
+    def record(check_id: str, *evidence: str) -> Record:
+        return Record(check_id, "t", "sessions", None, "ok", "s", list(evidence), "", None, 0.0)
+
+    lines = repair_lines(
+        [
+            record("sessions.transcript-damage", "a.jsonl - repaired: dropped the torn last line; backup: a.bak", "x"),
+            record("sessions.index", "rebuilt 3 entries; backup: /p/sessions-index.json.preflight-backup-1"),
+            record("sessions.transcript-damage", "b.jsonl - not repaired: a live session has it open"),
+            record("disk.space", "nothing repaired here is not a repair line"),
+        ]
+    )
+    assert lines == [
+        "sessions.transcript-damage: a.jsonl - repaired: dropped the torn last line; backup: a.bak",
+        "sessions.index: rebuilt 3 entries; backup: /p/sessions-index.json.preflight-backup-1",
+        "sessions.transcript-damage: b.jsonl - not repaired: a live session has it open",
+    ]

@@ -14,6 +14,7 @@ import functools
 import html
 import json
 import os
+import re
 import stat
 import sys
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from claude_preflight.env import Env
 from claude_preflight.outcome import Status, worst
 from claude_preflight.probes.files import read_json
 from claude_preflight.redact import Redactor
-from claude_preflight.report import COLOURS, SCHEMA, Record, counts
+from claude_preflight.report import COLOURS, SCHEMA, Record, counts, safe_link, visible
 
 FLEET_SCHEMA = "claude-preflight-fleet/1"
 MAX_REPORT_BYTES = 64 << 20  # a report is ~100 kB; more is not one of ours
@@ -101,6 +102,12 @@ def _problem(document: object) -> str | None:
     return None
 
 
+def shown(path: Path) -> str:
+    """A file name as text in every output: bytes that are not UTF-8 (kept by Python as surrogates) and control
+    characters are shown escaped, so such a file is named instead of crashing the print or the HTML."""
+    return visible(os.fsencode(path).decode("utf-8", "backslashreplace"))
+
+
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -110,13 +117,13 @@ def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skippe
     hand or by an older release must not carry a key into the fleet view."""
     found = read_json(env, path, MAX_REPORT_BYTES)
     if found.state == "too-large":
-        return Skipped(str(path), f"{found.size:,} bytes: too large for a claude-preflight report")
+        return Skipped(shown(path), f"{found.size:,} bytes: too large for a claude-preflight report")
     if found.state != "ok":
-        return Skipped(str(path), found.describe())
+        return Skipped(shown(path), found.describe())
     document = found.data
     problem = _problem(document)
     if problem:
-        return Skipped(str(path), problem)
+        return Skipped(shown(path), problem)
     results = [
         Record(
             id=redact(c["id"]),
@@ -126,14 +133,14 @@ def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skippe
             status=c["status"],
             summary=redact(c["summary"]),
             remediation=redact(_text(c.get("remediation"))),
-            docs=redact(c["docs"]) if isinstance(c.get("docs"), str) else None,
+            docs=safe_link(redact(c["docs"])) if isinstance(c.get("docs"), str) else None,  # only http(s) links
             evidence=[],  # the fleet view shows summaries; the evidence stays in each host's own report
             duration_s=0.0,
         )
         for c in document["checks"]
     ]
     host = {k: redact(v) if isinstance(v, str) else None for k, v in document["host"].items()}
-    return HostRun(host.get("label") or host["hostname"], str(path), host, redact(document["created"]), results)
+    return HostRun(host.get("label") or host["hostname"], shown(path), host, redact(document["created"]), results)
 
 
 def report_files(env: Env, paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
@@ -150,7 +157,7 @@ def report_files(env: Env, paths: list[Path]) -> tuple[list[Path], list[Skipped]
         below = sorted(p for p, info in env.walk(path, MAX_DIRECTORY_ENTRIES) if p.suffix == ".json"
                        and not stat.S_ISDIR(info.st_mode))  # fmt: skip
         if not below:
-            skipped.append(Skipped(str(path), "a directory with no *.json file"))
+            skipped.append(Skipped(shown(path), "a directory with no *.json file"))
         files.extend(below)
     return files, skipped
 
@@ -187,6 +194,9 @@ class Column:
     title: str
     hosts: dict[str, list[str]]  # status -> labels of hosts whose cell has it
     example: Record | None  # the worst result on the worst host: its remediation is shown once
+    # each distinct remediation among the failing and warning results (fails first), with the hosts it came from:
+    # a settings wrong-type failure must not hide behind a .claude.json one of the same check
+    distinct: tuple[tuple[Record, tuple[str, ...]], ...] = ()
 
     @property
     def status(self) -> Status:
@@ -214,11 +224,29 @@ def columns(runs: list[HostRun]) -> list[Column]:
             title = title or run.by_check[check_id][0].title
             if example is None and status in (Status.FAIL, Status.WARN):
                 example = next(r for r in run.by_check[check_id] if r.status == status.value)
-        out.append(Column(check_id, title, hosts, example))
+        out.append(Column(check_id, title, hosts, example, _distinct(runs, check_id)))
     return sorted(
         out,
         key=lambda c: (-c.status.rank, -len(c.hosts["fail"]), -len(c.hosts["warn"]), known.get(c.id, len(known)), c.id),
     )
+
+
+def _cause(remediation: str) -> str:
+    """A remediation without its paths and quoted values: the same fix on two hosts differs only in those."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"|~?/[^\s'\",;:)]+|\d+", "_", remediation)
+
+
+def _distinct(runs: list[HostRun], check_id: str) -> tuple[tuple[Record, tuple[str, ...]], ...]:
+    found: dict[str, tuple[Record, list[str]]] = {}
+    for wanted in ("fail", "warn"):
+        for run in runs:
+            for result in run.by_check.get(check_id, ()):
+                if result.status != wanted:
+                    continue
+                record, labels = found.setdefault(_cause(result.remediation), (result, []))
+                if run.label not in labels:
+                    labels.append(run.label)
+    return tuple((record, tuple(labels)) for record, labels in found.values())
 
 
 def cell_text(run: HostRun, check_id: str) -> str:
@@ -290,6 +318,17 @@ def as_json(fleet: Fleet) -> dict:
                 "hosts": column.hosts,
                 "remediation": column.example.remediation if column.example else "",
                 "docs": column.example.docs if column.example else None,
+                "remediations": [
+                    {
+                        "status": r.status,
+                        "target": r.target,
+                        "summary": r.summary,
+                        "remediation": r.remediation,
+                        "docs": r.docs,
+                        "hosts": list(labels),
+                    }
+                    for r, labels in column.distinct
+                ],  # fmt: skip
             }
             for column in fleet.columns
         ],
@@ -349,15 +388,23 @@ def _remediation(column: Column, example: Record) -> str:
         f"{status} on {len(labels)}: {', '.join(labels)}" for status, labels in column.hosts.items()
         if labels and status in ("fail", "warn")
     )  # fmt: skip
-    where = f"{example.target} on " if example.target else ""
-    docs = f'<p><a href="{html.escape(example.docs)}">{html.escape(example.docs)}</a></p>' if example.docs else ""
+    variants = column.distinct or ((example, tuple(column.hosts[example.status][:1])),)
     return (
         f'<div class="rem" id="check-{html.escape(column.id)}" style="border-color:{COLOURS[column.status.value]}">'
         f"<h3>{html.escape(column.id)}: {html.escape(column.title)}</h3>"
-        f"<p>{html.escape(affected)}</p>"
-        f"<p>As reported for {html.escape(where)}<b>{html.escape(column.hosts[example.status][0])}</b>: "
-        f"{html.escape(example.summary)}</p>"
-        f"<pre>{html.escape(example.remediation)}</pre>{docs}</div>"
+        f"<p>{html.escape(affected)}</p>{''.join(_variant(record, labels) for record, labels in variants)}</div>"
+    )
+
+
+def _variant(record: Record, labels: tuple[str, ...]) -> str:
+    where = f"{record.target} on " if record.target else ""
+    hosts = ", ".join(labels[:5]) + (f" and {len(labels) - 5} more" if len(labels) > 5 else "")
+    link = safe_link(record.docs)
+    docs = f'<p><a href="{html.escape(link)}">{html.escape(link)}</a></p>' if link else ""
+    return (
+        f"<p>{_badge(record.status, record.status.upper())} as reported for {html.escape(where)}"
+        f"<b>{html.escape(hosts)}</b>: {html.escape(record.summary)}</p>"
+        f"<pre>{html.escape(record.remediation)}</pre>{docs}"
     )
 
 
