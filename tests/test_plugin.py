@@ -190,7 +190,7 @@ def test_junit_carries_status_and_remediation(pytester, damaged):
     assert props["config.corrupt-backups"]["status"] == "warn"
 
 
-def test_crashing_probe_is_that_checks_fail_and_the_rest_runs(pytester, healthy, monkeypatch):
+def test_crashing_probe_is_that_checks_internal_error_and_the_rest_runs(pytester, healthy, monkeypatch):
     from claude_preflight.probes import disk
 
     def boom(env, target):
@@ -202,7 +202,7 @@ def test_crashing_probe_is_that_checks_fail_and_the_rest_runs(pytester, healthy,
     assert result.ret == 1
     checks = json.loads(out.read_text())["checks"]
     crashed = [c for c in checks if c["id"] == "disk.space"]
-    assert crashed and all(c["status"] == "fail" for c in crashed)
+    assert crashed and all(c["status"] == "error" for c in crashed)  # a bug of ours, apart from real failures
     assert "internal error in claude-preflight: RuntimeError: statvfs exploded" in crashed[0]["summary"]
     assert "claude-preflight bug" in crashed[0]["remediation"]
     assert {c["id"] for c in checks} >= {"config.file", "permissions.path", "permissions.ownership"}
@@ -219,7 +219,7 @@ def test_hanging_probe_times_out(pytester, healthy, monkeypatch):
     out = pytester.path / "out.json"
     run_suite(pytester, *healthy, "--json", str(out), "-o", "check_timeout_s=0.3")
     check = next(c for c in json.loads(out.read_text())["checks"] if c["id"] == "permissions.ownership")
-    assert check["status"] == "fail" and "timed out after 0.3 s" in check["summary"]
+    assert check["status"] == "error" and "timed out after 0.3 s" in check["summary"]
 
 
 def test_target_discovery_error_is_contained(pytester, healthy, monkeypatch):
@@ -232,7 +232,7 @@ def test_target_discovery_error_is_contained(pytester, healthy, monkeypatch):
     out = pytester.path / "out.json"
     result = run_suite(pytester, *healthy, "--json", str(out))
     check = next(c for c in json.loads(out.read_text())["checks"] if c["id"] == "disk.space")
-    assert check["status"] == "fail" and "no mount table here" in "\n".join(check["evidence"])
+    assert check["status"] == "error" and "no mount table here" in "\n".join(check["evidence"])
     assert "disk.space[discovery-error]" in result.stdout.str()
 
 
@@ -331,3 +331,35 @@ def test_fix_lists_each_repair_and_refusal_with_its_backup():
         "sessions.index: rebuilt 3 entries; backup: /p/sessions-index.json.preflight-backup-1",
         "sessions.transcript-damage: b.jsonl - not repaired: a live session has it open",
     ]
+
+
+def test_an_internal_error_is_status_error_in_every_output_and_the_fleet_view(pytester, healthy, monkeypatch, tmp_path):
+    """Issue 14: a bug in claude-preflight is not a broken machine. One check raises: `error` in the terminal, the
+    HTML, the JSON (schema-valid), the JUnit and the merged fleet view; exit 1 as before, said apart from failures."""
+    from claude_preflight import merge
+    from claude_preflight.probes import disk
+
+    def boom(env, target):
+        raise RuntimeError("statvfs exploded")
+
+    monkeypatch.setattr(disk, "space", boom)
+    out, junit = pytester.path / "out.json", pytester.path / "junit.xml"
+    result = run_suite(pytester, *healthy, "--json", str(out), f"--junitxml={junit}")
+    assert result.ret == 1
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["summary"]["error"] >= 1 and document["summary"]["fail"] == 0
+    terminal = result.stdout.str()
+    assert "internal error(s): a claude-preflight bug, not your machine" in terminal.splitlines()[-1]
+    html = (pytester.path / "reports" / "claude-preflight.html").read_text()
+    assert "status-error" in html and "internal error(s): a claude-preflight bug" in html
+    cases = [c for c in ET.parse(junit).getroot().iter("testcase") if "disk.space" in c.get("name", "")]
+    assert cases and all(
+        any(p.get("name") == "status" and p.get("value") == "error" for p in c.iter("property")) for c in cases
+    )
+    fleet_json = tmp_path / "fleet.json"
+    assert merge.main([str(out), "--json", str(fleet_json), "--html", str(tmp_path / "fleet.html")]) in (0, 1)
+    fleet = json.loads(fleet_json.read_text())
+    assert fleet["summary"]["error"] == 1  # the one host's worst status
+    column = next(c for c in fleet["checks"] if c["id"] == "disk.space")
+    assert column["status"] == "error" and column["hosts"]["error"]

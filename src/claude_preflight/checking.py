@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from claude_preflight import catalogue, platforms
-from claude_preflight.outcome import Result, Status, fail, skip
+from claude_preflight.outcome import Result, Status, skip
 
 BUG_HINT = "This is a claude-preflight bug, not a problem with your machine: please report it with this text."
 
@@ -78,9 +78,9 @@ def discover(spec: CheckSpec, env, policy) -> list:
 
 
 def internal_error(detail: str) -> Result:
-    return fail(
-        f"internal error in claude-preflight: {detail.splitlines()[0] if detail else ''}", detail, remediation=BUG_HINT
-    )
+    """A check that could not give a verdict because of a claude-preflight bug: status `error`, never `fail`."""
+    first = detail.splitlines()[0] if detail else ""
+    return Result(Status.ERROR, f"internal error in claude-preflight: {first}", (detail,), BUG_HINT)
 
 
 def _error_text(exc: BaseException) -> str:

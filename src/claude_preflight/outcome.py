@@ -12,11 +12,12 @@ class Status(str, enum.Enum):
     WARN = "warn"
     FAIL = "fail"
     SKIP = "skip"
+    ERROR = "error"  # a bug of claude-preflight's (a probe raised, a check hung): not a verdict about the machine
 
     @property
     def rank(self) -> int:
         """Severity order for "worst status" summaries."""
-        return {"skip": 0, "ok": 1, "warn": 2, "fail": 3}[self.value]
+        return {"skip": 0, "ok": 1, "warn": 2, "fail": 3, "error": 4}[self.value]
 
 
 @dataclass(frozen=True)

@@ -338,7 +338,7 @@ def _record(item, result: Result, duration: float, redact: Redactor) -> Record:
 
 def _apply(report: pytest.TestReport, item, record: Record) -> None:
     report.preflight = record
-    if record.status == "fail":
+    if record.status in ("fail", "error"):  # an internal error fails the run too (exit 1), reported apart
         report.outcome = "failed"
         report.longrepr = as_text(record)
     elif record.status == "skip":
@@ -407,7 +407,7 @@ def pytest_report_teststatus(report, config):
     if report.when != "call" or record is None:
         return None
     state = config.stash.get(STATE, None)
-    category = {"warn": "warned", "fail": "failed", "skip": "skipped"}.get(record.status, "passed")
+    category = {"warn": "warned", "fail": "failed", "error": "failed", "skip": "skipped"}.get(record.status, "passed")
     if state is not None and state.verbose == 1:
         return category, "", ""  # nothing from pytest: our own line follows (pytest_runtest_logreport)
     if record.status == "warn":
@@ -623,7 +623,7 @@ def pytest_html_results_table_row(report, cells) -> None:
     cells[1] = f'<td class="col-testId">{html.escape(name)}</td>'
     if record is not None and record.status == "warn":
         cells[0] = '<td class="col-result preflight-warn">Passed</td>'  # the filter reads "Passed"; CSS shows Warn
-    anchor = finding_anchor(record) if record is not None and record.status in ("fail", "warn") else None
+    anchor = finding_anchor(record) if record is not None and record.status in ("error", "fail", "warn") else None
     cells.insert(2, html_status(record))
     cells.insert(3, html_summary_cell(record, anchor))
 

@@ -50,7 +50,14 @@ def visible_lines(text: str) -> str:
     return "\n".join(visible(line) for line in text.split("\n"))
 
 
-COLOURS = {"ok": "#2e7d32", "warn": "#b26a00", "fail": "#c62828", "skip": "#616161"}
+COLOURS = {"ok": "#2e7d32", "warn": "#b26a00", "fail": "#c62828", "skip": "#616161", "error": "#6a1b9a"}
+# What a person must look at, most urgent first: a bug of ours, a failure, a warning.
+PROBLEMS = ("error", "fail", "warn")
+
+
+def problems(records: list[Record]) -> list[Record]:
+    """Every error, fail and warn, in that order."""
+    return [r for status in PROBLEMS for r in records if r.status == status]
 
 
 @dataclass
@@ -167,8 +174,7 @@ td.col-result.preflight-warn::after { content: "Warn"; font-size: 12px; color: #
 
 
 def _findings_html(records: list[Record]) -> str:
-    ordered = [r for r in records if r.status == "fail"] + [r for r in records if r.status == "warn"]
-    return "".join(_finding(record) for record in ordered)
+    return "".join(_finding(record) for record in problems(records))
 
 
 def finding_anchor(record: Record) -> str:
@@ -208,7 +214,8 @@ def _tiles(records: list[Record]) -> str:
 def count_line(records: list[Record]) -> str:
     total = counts(records)
     order = ("fail", "warn", "ok", "skip")
-    return f"{len(records)} results: " + ", ".join(f"{total[s]} {s}" for s in order)
+    line = f"{len(records)} results: " + ", ".join(f"{total[s]} {s}" for s in order)
+    return line + (f", {total['error']} internal error(s): a claude-preflight bug" if total["error"] else "")
 
 
 def html_summary(records: list[Record], environment: dict[str, str] | None = None) -> str:
@@ -219,8 +226,8 @@ def html_summary(records: list[Record], environment: dict[str, str] | None = Non
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in (environment or {}).items()
     )
-    problems = [r for r in records if r.status in ("fail", "warn")]
-    heading = f"<h3>What to fix ({len(problems)})</h3>" if problems else "<h3>Nothing to fix</h3>"
+    listed = problems(records)
+    heading = f"<h3>What to fix ({len(listed)})</h3>" if listed else "<h3>Nothing to fix</h3>"
     return (
         f"<style>{STATIC_CSS}</style>"
         '<section id="preflight-static"><div id="preflight-summary">'
@@ -245,7 +252,7 @@ def html_status(record: Record | None) -> str:
     """Sortable worst first: a hidden rank before the word (pytest-html sorts a column by its cell's HTML)."""
     if record is None:
         return "<td></td>"
-    rank = {"fail": 0, "warn": 1, "ok": 2, "skip": 3}[record.status]
+    rank = {"error": 0, "fail": 1, "warn": 2, "ok": 3, "skip": 4}[record.status]
     return (
         f'<td class="col-status status-{record.status}" style="font-weight:bold">'
         f'<span hidden="">{rank}</span>{record.status.upper()}</td>'
@@ -254,7 +261,7 @@ def html_status(record: Record | None) -> str:
 
 # -- Markdown (GitHub step summary, --markdown) and GitHub annotations ------------------------------------------
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")  # with <, > and & as entities: no emphasis, link, table cell or tag
-MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-", "error": "?"}
 
 
 def md(text: str) -> str:
@@ -280,10 +287,10 @@ def markdown_report(records: list[Record], environment: dict[str, str] | None = 
         lines.append(
             f"| {MARKS[status]} | {md(family)} | {md(', '.join(f'{n} {s}' for s, n in counts(members).items() if n))} |"
         )
-    problems = [r for r in records if r.status == "fail"] + [r for r in records if r.status == "warn"]
-    if problems:
+    listed = problems(records)
+    if listed:
         lines += ["", "### What to fix"]
-    for record in problems:
+    for record in listed:
         lines += ["", f"#### {MARKS[record.status]} {record.status.upper()} {md(record.name)}", "", md(record.summary)]
         if record.evidence:
             lines += ["", "**Evidence**", "", fenced("\n".join(record.evidence))]
@@ -310,14 +317,14 @@ def github_annotations(records: list[Record]) -> list[str]:
     """`::error` / `::warning` workflow commands, one per fail and warn, with file, line and column where the
     evidence names them (config files do)."""
     out = []
-    for record in [r for r in records if r.status == "fail"] + [r for r in records if r.status == "warn"]:
+    for record in problems(records):
         props = []
         where = next((m for m in map(_LOCATION.match, record.evidence) if m), None)
         if where:
             props += [f"file={_annotation_property(where['file'])}", f"line={where['line']}", f"col={where['col']}"]
         props.append(f"title={_annotation_property(f'claude-preflight {record.name}')}")
         message = record.summary + ("\n" + record.remediation if record.remediation else "")
-        kind = "error" if record.status == "fail" else "warning"
+        kind = "error" if record.status in ("fail", "error") else "warning"
         out.append(f"::{kind} {','.join(props)}::{_annotation_data(message)}")
     return out
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from claude_preflight.report import Record, as_text, counts, family_status, visible
 
-MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-"}
-ASCII_MARKS = {"ok": "+", "warn": "!", "fail": "x", "skip": "-"}
-COLOURS = {"ok": {"green": True}, "warn": {"yellow": True}, "fail": {"red": True}, "skip": {}}
-ORDER = ("fail", "warn", "ok", "skip")
+MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-", "error": "?"}
+ASCII_MARKS = {"ok": "+", "warn": "!", "fail": "x", "skip": "-", "error": "?"}
+COLOURS = {
+    "ok": {"green": True},
+    "warn": {"yellow": True},
+    "fail": {"red": True},
+    "skip": {},
+    "error": {"purple": True},
+}
+ORDER = ("error", "fail", "warn", "ok", "skip")
+PROBLEMS = ("error", "fail", "warn")  # what "what to fix" lists, in this order
 
 
 def marks_for(encoding: str | None) -> dict[str, str]:
@@ -49,7 +56,7 @@ def family_lines(records: list[Record], marks: dict[str, str]) -> list[tuple[str
 def problem_blocks(records: list[Record]) -> list[tuple[str, list[str]]]:
     """(status, lines) for each fail, then each warn: the headline, then evidence and remediation indented."""
     blocks = []
-    for record in sorted((r for r in records if r.status in ("fail", "warn")), key=lambda r: r.status != "fail"):
+    for record in sorted((r for r in records if r.status in PROBLEMS), key=lambda r: PROBLEMS.index(r.status)):
         text = as_text(record).splitlines()
         blocks.append((record.status, [text[0], *(f"    {line}" for line in text[1:])]))
     return blocks
@@ -78,14 +85,17 @@ def verdict(
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     if interrupted:
         return "warn", f"claude-preflight: interrupted, so incomplete: {tally(records)} before it stopped{took}"
+    bugs = f"; {total['error']} internal error(s): a claude-preflight bug, not your machine" if total["error"] else ""
     if total["fail"] or (strict and total["warn"]):
         status, word = "fail", "FAIL"
         if not total["fail"]:
             word = "FAIL (--strict: warn fails the run)"
+    elif total["error"]:
+        status, word = "error", "no failure found, but some checks could not run"
     elif total["warn"]:
         status, word = "warn", "passed with warnings"
     elif total["ok"]:
         status, word = "ok", "all clear"
     else:
         status, word = "skip", "nothing was checked"
-    return status, f"claude-preflight: {word}: {tally(records)}{took}"
+    return status, f"claude-preflight: {word}: {tally(records)}{took}{bugs}"
