@@ -333,6 +333,7 @@ def _record(item, result: Result, duration: float, redact: Redactor) -> Record:
         docs=_safe_link(result.docs or (spec.info.docs if result.status.value in ("warn", "fail") else None)),
         duration_s=duration,
         nodeid=visible(redact(item.nodeid)),
+        target_id=safe_id(str(target.id)) if target is not None else "",
     )
 
 

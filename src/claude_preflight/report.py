@@ -75,15 +75,11 @@ class Record:
     docs: str | None
     duration_s: float
     nodeid: str = ""
+    target_id: str = ""  # the target's stable id (its test id), "" for a check without targets
 
     @property
     def name(self) -> str:
         return f"{self.id}[{self.target_id}]" if self.target_id else self.id
-
-    @property
-    def target_id(self) -> str:
-        match = re.search(r"\[(.*)\]$", self.nodeid)
-        return match.group(1) if match else ""
 
 
 def as_text(record: Record) -> str:
@@ -120,7 +116,8 @@ def json_document(records: list[Record], claude_version: str | None, label: str 
         },
         "summary": counts(records),
         "checks": [
-            {k: v for k, v in asdict(r).items() if k != "nodeid"} | {"duration_s": round(r.duration_s, 4)}
+            {k: v for k, v in asdict(r).items() if k not in ("nodeid", "target_id")}
+            | {"duration_s": round(r.duration_s, 4)}
             for r in records
         ],
     }
