@@ -159,19 +159,27 @@ def test_many_silent_servers_end_within_the_family_budget(world_with_servers):  
     assert any("time budget ran out" in r[k].summary for k in statuses)
 
 
-def test_an_http_server_that_trickles_is_cut_at_the_overall_deadline():
-    """Each byte arrives well within the per-read timeout; only the overall deadline ends the exchange."""
-    from claude_preflight import net as http
+class Trickler:
+    """A server on 127.0.0.1 that answers one byte every 0.1 s, well within any per-read timeout, for minutes."""
 
-    stop = threading.Event()
-    listener = socket.create_server(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
 
-    def trickle():
-        conn, _ = listener.accept()
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn) -> None:
         conn.recv(65536)
         for byte in b"HTTP/1.1 200 OK\r\nX-Slow: " + b"x" * 10_000:
-            if stop.wait(0.1):
+            if self.stop.wait(0.1):
                 break
             try:
                 conn.sendall(bytes([byte]))
@@ -179,14 +187,34 @@ def test_an_http_server_that_trickles_is_cut_at_the_overall_deadline():
                 break
         conn.close()
 
-    server = threading.Thread(target=trickle, daemon=True)
-    server.start()
+    def close(self) -> None:
+        self.stop.set()
+        self.listener.close()
+
+
+def test_an_http_server_that_trickles_is_cut_at_the_overall_deadline():
+    """Each byte arrives well within the per-read timeout; only the overall deadline ends the exchange."""
+    from claude_preflight import net
+
+    trickler = Trickler()
     try:
-        x = http.exchange(f"http://127.0.0.1:{port}/", environ={}, timeout=1.0, deadline_s=1.5)
+        x = net.exchange(f"http://127.0.0.1:{trickler.port}/", environ={}, timeout=1.0, deadline_s=1.5)
     finally:
-        stop.set()
-        listener.close()
+        trickler.close()
     assert not x.ok and "overall deadline" in (x.error or "")
+
+
+def test_a_trickling_http_mcp_server_is_that_servers_fail_within_its_timeout(world_with_servers):  # noqa: F811
+    home, project, pids, environ = world_with_servers
+    trickler = Trickler()
+    try:
+        write_user(home, {"slow": {"type": "http", "url": f"http://127.0.0.1:{trickler.port}/mcp"}, "good": tiny("ok")})
+        r = mcp_results(home, project, environ, Policy(mcp_timeout_s=1, check_timeout_s=20))
+    finally:
+        trickler.close()
+    assert internal_errors(r) == []
+    assert r["user:slow"].status.value == "fail" and "overall deadline" in r["user:slow"].text()
+    assert r["user:good"].status.value == "ok"
 
 
 # The MCP helpers of test_mcp.py, with a fixture that counts processes around each test.

@@ -390,13 +390,13 @@ def http_handshake(
     result = Handshake(started=True)
     start = time.monotonic()
     if transport == "sse":
-        x = env.exchange(url, timeout=timeout, headers={**headers, "accept": "text/event-stream"},
+        x = env.exchange(url, timeout=timeout, deadline_s=timeout, headers={**headers, "accept": "text/event-stream"},
                           extra_ca=extra_ca, read_body=False)  # fmt: skip
     else:
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
             "clientInfo": {"name": "claude-preflight", "version": __version__}}}).encode()  # fmt: skip
-        x = env.exchange(url, timeout=timeout, method="POST", body=body, extra_ca=extra_ca,
+        x = env.exchange(url, timeout=timeout, deadline_s=timeout, method="POST", body=body, extra_ca=extra_ca,
                           headers={**headers, "content-type": "application/json",
                                    "accept": "application/json, text/event-stream"}, read_body=False)  # fmt: skip
     result.seconds = time.monotonic() - start
