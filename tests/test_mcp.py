@@ -243,11 +243,32 @@ class McpHttp(BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.server.headers_seen.append(dict(self.headers))
+        if body.get("method") == "notifications/initialized":
+            self.send_response(202)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
+        if body.get("method") == "tools/list":
+            if self.headers.get("mcp-session-id") != "session-42":  # the streamable HTTP rule: the id it gave
+                self.send_response(400)
+                self.send_header("content-length", "0")
+                self.end_headers()
+                return
+            tools = [{"name": f"remote_{n}", "description": "A remote tool. " * 10, "inputSchema": {"type": "object"}}
+                     for n in range(5)]  # fmt: skip
+            event = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": tools}})
+            self.send_response(200)  # answered as an event stream, as streamable HTTP servers may
+            self.send_header("content-type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(f"event: message\ndata: {event}\n\n".encode())
+            self.wfile.flush()
+            return
         data = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": {"protocolVersion": "2025-06-18",
                            "serverInfo": {"name": "http-tiny", "version": "1"}, "capabilities": {}}}).encode()  # fmt: skip
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("mcp-protocol-version", "2025-06-18")
+        self.send_header("mcp-session-id", "session-42")
         self.send_header("content-length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -286,6 +307,10 @@ def test_http_servers(world, http_server):
     )
     assert r["user:down"].status is Status.FAIL and "connect failed" in r["user:down"].summary
     assert r["user:legacy"].status is Status.OK and "the event stream opened" in r["user:legacy"].summary
+    # Streamable HTTP: after initialize, tools/list with the session id the server gave (answered as an event).
+    assert "with 5 tool(s)" in r["user:remote"].summary and "http-tiny 1" in r["user:remote"].text()
+    assert [h.get("mcp-session-id") for h in http_server.headers_seen[-2:]] == ["session-42", "session-42"]
+    assert "user:remote: 5 tools" in r["context"].text()
 
 
 def test_interrupted_run_leaves_no_server_behind(world, tmp_path):

@@ -179,6 +179,7 @@ def exchange(
     extra_ca: str | None = None,
     stream_events: bool = False,
     read_body: bool = True,
+    first_data: bool = False,
     deadline_s: float | None = None,
 ) -> Exchange:
     """One request with every phase timed; never raises for network trouble or odd input (it is in the result).
@@ -240,6 +241,8 @@ def exchange(
         try:
             if stream_events:
                 _read_events(response, x, begin)
+            elif first_data and x.headers.get("content-type", "").startswith("text/event-stream"):
+                x.body = _first_data(response)  # an MCP server answers a POST with one event, then may linger
             elif not read_body or x.headers.get("content-type", "").startswith("text/event-stream"):
                 pass  # the status and headers answer the question; an event stream may never end
             else:
@@ -313,6 +316,23 @@ def _reconnect(url: str, environ: Mapping[str, str], timeout: float) -> socket.s
         _tunnel(sock, parts.hostname or "", port, proxy, scratch)
         return sock
     return _connect(parts.hostname or "", port, timeout, scratch, "")
+
+
+def _first_data(response: http.client.HTTPResponse) -> bytes:
+    """The `data:` of the first event of a server-sent event stream (what an MCP server answers a request with)."""
+    data: list[bytes] = []
+    total = 0
+    while total < BODY_LIMIT:
+        line = response.readline(65536)
+        if not line:
+            break
+        total += len(line)
+        text = line.rstrip(b"\r\n")
+        if text.startswith(b"data:"):
+            data.append(text[5:].lstrip())
+        elif not text and data:
+            break  # the blank line that ends the event
+    return b"\n".join(data)
 
 
 def _read_events(response: http.client.HTTPResponse, x: Exchange, begin: float) -> None:

@@ -275,6 +275,7 @@ class Handshake:
     stderr_tail: list[str] = field(default_factory=list)
     status: int | None = None  # http
     exit_code: int | None = None  # exited
+    tools_listed: bool = False  # http: tools/list answered (stdio: the handshake always lists them)
     waited_s: float | None = None  # timed out: how long it was given
     phase: str | None = None  # http: the phase that failed
 
@@ -387,18 +388,67 @@ def stdio_handshake(env: Env, argv: list[str], environ: dict, cwd: Path, timeout
 def http_handshake(
     env: Env, url: str, headers: dict, transport: str, timeout: float, extra_ca: str | None
 ) -> Handshake:
+    """SSE: the event stream opens. Streamable HTTP: initialize, notifications/initialized and tools/list, each a
+    POST carrying the session id the server gave (mcp-session-id), all within `timeout` in total."""
     result = Handshake(started=True)
     start = time.monotonic()
+    deadline = start + timeout
     if transport == "sse":
         x = env.exchange(url, timeout=timeout, deadline_s=timeout, headers={**headers, "accept": "text/event-stream"},
                           extra_ca=extra_ca, read_body=False)  # fmt: skip
-    else:
-        body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
-            "clientInfo": {"name": "claude-preflight", "version": __version__}}}).encode()  # fmt: skip
-        x = env.exchange(url, timeout=timeout, deadline_s=timeout, method="POST", body=body, extra_ca=extra_ca,
-                          headers={**headers, "content-type": "application/json",
-                                   "accept": "application/json, text/event-stream"}, read_body=False)  # fmt: skip
+        _http_outcome(result, x, start)
+        return result
+    session: dict[str, str] = {}
+
+    def post(message: dict) -> tuple[object, dict | None]:
+        left = max(0.1, deadline - time.monotonic())
+        sent = {
+            **headers,
+            **session,
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+        }
+        x = env.exchange(url, timeout=left, deadline_s=left, method="POST", body=json.dumps(message).encode(),
+                         extra_ca=extra_ca, headers=sent, first_data=True)  # fmt: skip
+        try:
+            answer = loads(x.body) if x.ok and x.body else None
+        except ValueError:
+            answer = None
+        return x, answer if isinstance(answer, dict) else None
+
+    x, init = post({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": PROTOCOL_VERSION, "capabilities": {},
+        "clientInfo": {"name": "claude-preflight", "version": __version__}}})  # fmt: skip
+    _http_outcome(result, x, start)
+    if result.failure or init is None:
+        return result  # an answer without a JSON-RPC body: the server answered, its tools stay unknown
+    if "error" in init:
+        result.failure, result.detail = "error", json.dumps(init["error"])[:300]
+        return result
+    info = init.get("result") if isinstance(init.get("result"), dict) else {}
+    result.server_info = info.get("serverInfo") or {}
+    result.protocol = info.get("protocolVersion") or result.protocol
+    if x.headers.get("mcp-session-id"):
+        session["mcp-session-id"] = x.headers["mcp-session-id"]
+    session["mcp-protocol-version"] = str(result.protocol or PROTOCOL_VERSION)
+    post({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    cursor, request_id = None, 2
+    while request_id < 12 and time.monotonic() < deadline:  # at most 10 pages of tools
+        params = {"cursor": cursor} if cursor else {}
+        _, page = post({"jsonrpc": "2.0", "id": request_id, "method": "tools/list", "params": params})
+        page = page.get("result") if page and isinstance(page.get("result"), dict) else None
+        if page is None:
+            break
+        result.tools.extend(page.get("tools") or [])
+        result.tools_listed = True
+        cursor, request_id = page.get("nextCursor"), request_id + 1
+        if not cursor:
+            break
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def _http_outcome(result: Handshake, x, start: float) -> None:
     result.seconds = time.monotonic() - start
     result.status = x.status
     if not x.ok:
@@ -408,7 +458,6 @@ def http_handshake(
     else:
         result.protocol = x.headers.get("mcp-protocol-version")
         result.detail = f"HTTP {x.status} {x.headers.get('content-type', '')}".strip()
-    return result
 
 
 @dataclass

@@ -196,7 +196,11 @@ def _http(f: McpFacts, evidence: list[str]) -> Result:
         return _not_checked(f, evidence)
     if h.failure is None:
         what = "initialize answered" if server.transport == "http" else "the event stream opened"
-        return ok(f"{server.id}: {what} in {h.seconds:.1f} s ({h.detail})", *evidence)
+        listed = f" with {len(h.tools)} tool(s)" if h.tools_listed else ""
+        if h.tools_listed:
+            name = f"{h.server_info.get('name', '?')} {h.server_info.get('version', '')}".strip()
+            evidence.append(f"{name}, protocol {h.protocol}, ~{tokens(h.tool_chars)} tokens of tool definitions")
+        return ok(f"{server.id}: {what} in {h.seconds:.1f} s{listed} ({h.detail})", *evidence)
     if h.status in (401, 403):
         return warn(
             f"{server.id} needs authentication (HTTP {h.status})",
@@ -215,7 +219,11 @@ def _http(f: McpFacts, evidence: list[str]) -> Result:
 
 
 def evaluate_context(facts: list[McpFacts], policy: Policy) -> Result:
-    measured = [f for f in facts if f.handshake and f.handshake.failure is None and f.server.transport == "stdio"]
+    measured = [
+        f
+        for f in facts
+        if f.handshake and f.handshake.failure is None and (f.server.transport == "stdio" or f.handshake.tools_listed)
+    ]
     if not facts:
         return skip("no MCP server is configured")
     if not measured:
