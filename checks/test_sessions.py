@@ -12,8 +12,7 @@ def _all(env, policy):
 
 
 def _recent_scans(env, policy):
-    recent = transcripts.recent(env, _all(env, policy), policy.session_days)
-    return transcripts.scans(env, recent, policy.line_limit_bytes)
+    return transcripts.recent_scans(env, policy.scan_max_entries, policy.session_days, policy.line_limit_bytes)
 
 
 def _indexes(env, policy):

@@ -283,6 +283,16 @@ class Env:
         """Up to `size` bytes at `offset` of an open file, leaving its position where it was."""
         return pread(fd, size, offset)
 
+    @staticmethod
+    def cpu_count() -> int:
+        return os.cpu_count() or 1
+
+    def map_in_processes(self, function, shares: list[tuple]) -> list:
+        """[function(*share) for share in shares], spread over processes (see workers.py), within the run's time."""
+        from claude_preflight import workers
+
+        return workers.map_in_processes(function, shares, self.this_run.remaining())
+
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod
     def write_atomically(path: Path, chunks: Iterable[bytes], mode: int, unchanged: Stamp | None = None) -> None:

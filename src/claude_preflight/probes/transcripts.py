@@ -12,16 +12,17 @@ import base64
 import binascii
 import io
 import json
-import os
 import re
 import stat
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from claude_preflight.env import Env
-from claude_preflight.probes import once_per_run
+from claude_preflight.probes import history, once_per_run
 from claude_preflight.probes.files import loads, read_json
+from claude_preflight.probes.history import Transcript, TranscriptList
 
 # Exactly how Claude Code 2.1.330 writes these records (compact JSON, this key order).
 API_ERROR = b'"isApiErrorMessage":true'
@@ -33,43 +34,43 @@ TAIL_BYTES = 64 * 1024  # the end of a session: its last records, where a torn l
 _CWD = re.compile(rb'"cwd":"((?:[^"\\]|\\.)*)"')
 
 
-@dataclass(frozen=True)
-class Transcript:
-    path: Path
-    session_id: str
-    project_dir: Path
-    size: int
-    mtime: float
-    mode: int
+def transcripts(env: Env, limit: int) -> TranscriptList:
+    """Every top-level session transcript (sub-agent transcripts live one level deeper and are not resumed),
+    from the run's one walk of the history."""
+    return history.history(env, limit).transcripts
 
 
-def transcripts(env: Env, limit: int) -> list[Transcript]:
-    """Every top-level session transcript (sub-agent transcripts live one level deeper and are not resumed)."""
-
-    def compute() -> list[Transcript]:
-        found, seen = [], 0
-        for project_dir, info in env.entries(env.config_dir / "projects"):
-            if not stat.S_ISDIR(info.st_mode):
-                continue
-            for path, file_info in env.entries(project_dir):
-                seen += 1
-                if path.suffix == ".jsonl" and stat.S_ISREG(file_info.st_mode):
-                    found.append(
-                        Transcript(
-                            path, path.stem, project_dir, file_info.st_size, file_info.st_mtime, file_info.st_mode
-                        )
-                    )
-                if seen >= limit:
-                    return found
-        return found
-
-    return once_per_run("transcripts", env, limit, compute)
-
-
-def recent(env: Env, found: list[Transcript], days: float) -> list[Transcript]:
+def recent(env: Env, found: Sequence[Transcript], days: float) -> list[Transcript]:
     """Transcripts changed in the last `days` days (all of them when days <= 0), newest first."""
     cutoff = env.now() - days * 86400 if days > 0 else float("-inf")
-    return sorted((t for t in found if t.mtime >= cutoff), key=lambda t: -t.mtime)
+    chosen = found.since(cutoff) if isinstance(found, TranscriptList) else [t for t in found if t.mtime >= cutoff]
+    return sorted(chosen, key=lambda t: -t.mtime)
+
+
+def bytes_by_project(found: Sequence[Transcript]) -> dict[str, int]:
+    """Bytes of transcripts per project directory name, in listing order."""
+    if isinstance(found, TranscriptList):
+        return found.bytes_by_project()
+    sizes: dict[str, int] = {}
+    for transcript in found:
+        sizes[transcript.project_dir.name] = sizes.get(transcript.project_dir.name, 0) + transcript.size
+    return sizes
+
+
+def largest(found: Sequence[Transcript], count: int) -> list[Transcript]:
+    if isinstance(found, TranscriptList):
+        return found.largest(count)
+    return sorted(found, key=lambda t: -t.size)[:count]
+
+
+def recent_scans(env: Env, limit: int, days: float, line_limit: int) -> list[Scan]:
+    """The scans of the recent transcripts, once per run: every session check asks for the same list."""
+    return once_per_run(
+        "recent-scans",
+        env,
+        (limit, days, line_limit),
+        lambda: scans(env, recent(env, transcripts(env, limit), days), line_limit),
+    )
 
 
 @dataclass(frozen=True)
@@ -133,26 +134,20 @@ PARALLEL_BYTES = 256 << 20  # above this, a scan is spread over the CPUs (one pr
 
 def scans(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
     """Scan each transcript once per run, whichever checks ask; big histories on several CPUs."""
-    key = (tuple((t.path, t.size, t.mtime) for t in found), line_limit)
-    return once_per_run("transcript-scans", env, key, lambda: _scan_all(env, found, line_limit))
+    return _scan_all(env, found, line_limit)
 
 
 def _scan_all(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
-    workers = min(os.cpu_count() or 1, 4)
+    workers = min(env.cpu_count(), 4)
     if workers < 2 or sum(t.size for t in found) < PARALLEL_BYTES:
         return _scan_many(env, found, line_limit)
-    import concurrent.futures
-    import multiprocessing
-
-    # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own;
-    # "spawn" is safe from the threads checks run in.
+    # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own.
     shares = [found[i::workers] for i in range(workers)]
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
-        others = [pool.submit(_scan_many, env, share, line_limit) for share in shares[1:]]
-        done = _scan_many(env, shares[0], line_limit) + [s for f in others for s in f.result()]
-    by_path = {scan.transcript.path: scan for scan in done}
-    return [by_path[t.path] for t in found]
+    done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
+    order = {id(t): i for i, t in enumerate(found)}
+    flat = [s for share, scans_of in zip(shares, done, strict=True) for s in zip(share, scans_of, strict=True)]
+    flat.sort(key=lambda pair: order[id(pair[0])])
+    return [s for _, s in flat]
 
 
 def _scan_many(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
@@ -426,9 +421,12 @@ class SessionIndex:
 
 
 def session_indexes(env: Env, found: list[Transcript], max_bytes: int) -> list[SessionIndex]:
-    by_dir: dict[Path, set[str]] = {}
-    for transcript in found:
-        by_dir.setdefault(transcript.project_dir, set()).add(transcript.session_id)
+    if isinstance(found, TranscriptList):
+        by_dir = found.session_ids()
+    else:
+        by_dir = {}
+        for transcript in found:
+            by_dir.setdefault(transcript.project_dir, set()).add(transcript.session_id)
     indexes = []
     for project_dir, info in env.entries(env.config_dir / "projects"):
         path = project_dir / "sessions-index.json"
