@@ -458,6 +458,21 @@ class Env:
                 continue
         return found
 
+    @staticmethod
+    def named_entries(directory: Path) -> Iterator[tuple[str, os.stat_result]]:
+        """A directory's entry names with their lstat, as a stream (no Path per entry: a history has 100k);
+        nothing when it cannot be listed, vanished entries left out."""
+        try:
+            listing = os.scandir(directory)
+        except OSError:
+            return
+        with listing:
+            for entry in listing:
+                try:
+                    yield entry.name, entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+
     def walk(self, root: Path, limit: int) -> Iterator[tuple[Path, os.stat_result]]:
         """Every entry below root with its lstat, depth first, at most `limit` entries.
 

@@ -15,14 +15,15 @@ import json
 import re
 import stat
 import struct
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes import history, once_per_run
 from claude_preflight.probes.files import loads, read_json
-from claude_preflight.probes.history import Transcript, TranscriptList
+from claude_preflight.probes.history import Transcript, TranscriptList, TranscriptView
 
 # Exactly how Claude Code 2.1.330 writes these records (compact JSON, this key order).
 API_ERROR = b'"isApiErrorMessage":true'
@@ -40,11 +41,12 @@ def transcripts(env: Env, limit: int) -> TranscriptList:
     return history.history(env, limit).transcripts
 
 
-def recent(env: Env, found: Sequence[Transcript], days: float) -> list[Transcript]:
+def recent(env: Env, found: Sequence[Transcript], days: float) -> Sequence[Transcript]:
     """Transcripts changed in the last `days` days (all of them when days <= 0), newest first."""
     cutoff = env.now() - days * 86400 if days > 0 else float("-inf")
-    chosen = found.since(cutoff) if isinstance(found, TranscriptList) else [t for t in found if t.mtime >= cutoff]
-    return sorted(chosen, key=lambda t: -t.mtime)
+    if isinstance(found, TranscriptList):
+        return found.since(cutoff).newest_first()
+    return sorted((t for t in found if t.mtime >= cutoff), key=lambda t: -t.mtime)
 
 
 def bytes_by_project(found: Sequence[Transcript]) -> dict[str, int]:
@@ -129,29 +131,84 @@ class Scan:
         return self.cwd or self.transcript.project_dir.name
 
 
+CLEAN_TAIL = Tail(False, 0, ())
 PARALLEL_BYTES = 256 << 20  # above this, a scan is spread over the CPUs (one process each)
 
 
-def scans(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
-    """Scan each transcript once per run, whichever checks ask; big histories on several CPUs."""
+def scans(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
+    """Scan each transcript (big histories on several CPUs)."""
     return _scan_all(env, found, line_limit)
 
 
-def _scan_all(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
+def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
     workers = min(env.cpu_count(), 4)
-    if workers < 2 or sum(t.size for t in found) < PARALLEL_BYTES:
+    total = found.total_size if isinstance(found, TranscriptView) else sum(t.size for t in found)
+    if workers < 2 or total < PARALLEL_BYTES:
         return _scan_many(env, found, line_limit)
     # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own.
     shares = [found[i::workers] for i in range(workers)]
     done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
-    order = {id(t): i for i, t in enumerate(found)}
-    flat = [s for share, scans_of in zip(shares, done, strict=True) for s in zip(share, scans_of, strict=True)]
-    flat.sort(key=lambda pair: order[id(pair[0])])
-    return [s for _, s in flat]
+    merged = ScanList(found)
+    for i in range(len(found)):
+        merged.append(done[i % workers][i // workers])
+    return merged
 
 
-def _scan_many(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
-    return [scan(env, t, line_limit) for t in found]
+def _scan_many(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
+    done = ScanList(found)
+    for transcript in found:
+        done.append(scan(env, transcript, line_limit))
+    return done
+
+
+class ScanList(Sequence):
+    """The scans of many transcripts: those with a finding kept whole, the clean ones (nearly all of them) as
+    two numbers each, so that --all-sessions over 100k sessions holds a few MB; Scans are made on demand."""
+
+    def __init__(self, found: Sequence[Transcript]) -> None:
+        self.found = found
+        self._kept: dict[int, Scan] = {}
+        self._cwds: list[str | None] = []
+        self._cwd_at: dict[str | None, int] = {}
+        self._cwd = array("I")
+        self._read = array("q")
+
+    def append(self, done: Scan) -> None:
+        at = len(self._cwd)
+        if not _clean(done):
+            self._kept[at] = done
+        index = self._cwd_at.setdefault(done.cwd, len(self._cwds))
+        if index == len(self._cwds):
+            self._cwds.append(done.cwd)
+        self._cwd.append(index)
+        self._read.append(done.bytes_read)
+
+    def __len__(self) -> int:
+        return len(self._cwd)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        kept = self._kept.get(index)
+        if kept is not None:
+            return kept
+        return Scan(self.found[index], self._cwds[self._cwd[index]], tail=CLEAN_TAIL, bytes_read=self._read[index])
+
+    def __iter__(self) -> Iterator[Scan]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _clean(done: Scan) -> bool:
+    return (
+        done.problem is None and not done.errors and not done.long_lines and not done.images and done.tail == CLEAN_TAIL
+    )
 
 
 def scan(env: Env, transcript: Transcript, line_limit: int) -> Scan:
