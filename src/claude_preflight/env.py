@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from claude_preflight import children
+from claude_preflight.records import dataclass, field
 from claude_preflight.run import Run
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
 from importlib import resources
+
+from claude_preflight.records import dataclass
 
 # ANSI/VT escape sequences (CSI, OSC, two-byte ESC forms): removed, never echoed.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")

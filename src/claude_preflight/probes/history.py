@@ -10,11 +10,11 @@ from __future__ import annotations
 import stat
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes import once_per_run
+from claude_preflight.records import dataclass
 
 
 class Transcript:

@@ -15,13 +15,14 @@ import os
 import re
 import shlex
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from claude_preflight.env import Env, NotRegularFile
 from claude_preflight.probes import plugins
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
+from claude_preflight.records import dataclass
 
 SOURCE_IDS = {"managed-settings": "managed", "project-local-settings": "local", "project-settings": "project",
               "user-settings": "user"}  # fmt: skip

@@ -7,13 +7,13 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes import once_per_run
 from claude_preflight.probes.files import read_json
+from claude_preflight.records import dataclass
 
 VERSION = re.compile(r"(\d+\.\d+\.\d+)")
 NATIVE_SINCE = (2, 1, 113)  # from this release the npm package ships a native (Bun) binary, not cli.js

@@ -7,7 +7,7 @@ import json
 import re
 import ssl
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +16,7 @@ from claude_preflight.probes import http, macos, once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
+from claude_preflight.records import dataclass, field
 from claude_preflight.values import epoch_ms
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"

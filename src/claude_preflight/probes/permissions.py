@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env, file_kind
 from claude_preflight.probes import history
+from claude_preflight.records import dataclass
 
 
 @dataclass(frozen=True)

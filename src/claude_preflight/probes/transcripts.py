@@ -17,13 +17,13 @@ import stat
 import struct
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes import history, once_per_run
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.history import Transcript, TranscriptList, TranscriptView
+from claude_preflight.records import dataclass, field
 
 # Exactly how Claude Code 2.1.330 writes these records (compact JSON, this key order).
 API_ERROR = b'"isApiErrorMessage":true'

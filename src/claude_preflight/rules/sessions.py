@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.outcome import Repair, Result, Status, fail, ok, skip, warn
 from claude_preflight.probes.disk import SessionHistory
 from claude_preflight.probes.transcripts import ErrorLine, Scan, SessionIndex, Transcript, bytes_by_project, largest
+from claude_preflight.records import dataclass
 from claude_preflight.rules.disk import cleanup_command, history_evidence
 from claude_preflight.signatures import Cause, Table
 
