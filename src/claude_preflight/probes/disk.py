@@ -101,9 +101,8 @@ def session_history(env: Env, older_than_days: float, limit: int) -> SessionHist
         return SessionHistory(walked.root, False)
     cutoff = env.now() - older_than_days * 86400
     old = old_bytes = 0
-    for size, mtime in zip(walked.session_sizes, walked.session_mtimes, strict=True):
+    for size, mtime in walked.session_figures():
         if mtime < cutoff:
             old += 1
             old_bytes += size
-    sessions = len(walked.session_sizes)
-    return SessionHistory(walked.root, True, walked.total_bytes, sessions, old, old_bytes, walked.truncated)
+    return SessionHistory(walked.root, True, walked.total_bytes, walked.sessions, old, old_bytes, walked.truncated)

@@ -7,6 +7,8 @@ kept compact: the facts a check needs, never a Path or a stat result per entry.
 
 from __future__ import annotations
 
+import heapq
+import re
 import stat
 from array import array
 from collections.abc import Iterator, Sequence
@@ -64,6 +66,9 @@ class Transcript:
         self.project_dir, self.name, self.size, self.mtime, self.mode, self._path = state
 
 
+_SESSION_NAME = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.jsonl")
+
+
 class TranscriptList(Sequence):
     """Every top-level transcript, column by column: the names in one buffer, the figures in arrays (about 60
     bytes a session, and no Python object each); Transcripts are made on demand."""
@@ -71,15 +76,21 @@ class TranscriptList(Sequence):
     def __init__(self) -> None:
         self.dirs: list[Path] = []
         self._dir = array("I")
-        self._names = bytearray()
-        self._ends = array("Q")
+        self._names = bytearray()  # a session id (a UUID, as Claude Code names them) in 16 bytes, else the name
+        self._ends = array("I")
+        self._packed = bytearray()  # 1: that name is a packed session id
         self.sizes = array("q")
         self.mtimes = array("d")
         self._modes = array("I")
 
     def add(self, dir_index: int, name: str, size: int, mtime: float, mode: int) -> None:
         self._dir.append(dir_index)
-        self._names += name.encode("utf-8", "surrogateescape")
+        if _SESSION_NAME.fullmatch(name):
+            self._names += bytes.fromhex(name[:36].replace("-", ""))
+            self._packed.append(1)
+        else:
+            self._names += name.encode("utf-8", "surrogateescape")
+            self._packed.append(0)
         self._ends.append(len(self._names))
         self.sizes.append(size)
         self.mtimes.append(mtime)
@@ -90,7 +101,11 @@ class TranscriptList(Sequence):
 
     def name(self, index: int) -> str:
         start = self._ends[index - 1] if index else 0
-        return self._names[start : self._ends[index]].decode("utf-8", "surrogateescape")
+        raw = self._names[start : self._ends[index]]
+        if not self._packed[index]:
+            return raw.decode("utf-8", "surrogateescape")
+        h = raw.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}.jsonl"
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
@@ -104,13 +119,21 @@ class TranscriptList(Sequence):
     def __iter__(self) -> Iterator[Transcript]:
         return (self[i] for i in range(len(self)))
 
+    def subset(self, indices: array) -> TranscriptList:
+        """A TranscriptList of these entries only, in this order."""
+        made = TranscriptList()
+        made.dirs = self.dirs
+        for i in indices:
+            made.add(self._dir[i], self.name(i), self.sizes[i], self.mtimes[i], self._modes[i])
+        return made
+
     def since(self, cutoff: float) -> TranscriptView:
         """Those changed at or after `cutoff`, in listing order (no Transcript is made)."""
         return TranscriptView(self, array("I", (i for i, mtime in enumerate(self.mtimes) if mtime >= cutoff)))
 
     def largest(self, count: int) -> list[Transcript]:
-        order = sorted(range(len(self)), key=self.sizes.__getitem__, reverse=True)[:count]
-        return [self[i] for i in order]
+        # nlargest: the order sorted(..., reverse=True)[:count] gives, without a list of every index
+        return [self[i] for i in heapq.nlargest(count, range(len(self)), key=self.sizes.__getitem__)]
 
     def bytes_by_project(self) -> dict[str, int]:
         totals = [0] * len(self.dirs)
@@ -143,6 +166,10 @@ class TranscriptView(Sequence):
     def __iter__(self) -> Iterator[Transcript]:
         return (self.base[i] for i in self.indices)
 
+    def __reduce__(self):
+        # To a worker process: only these transcripts travel, not the whole history they were chosen from.
+        return (TranscriptView, (self.base.subset(self.indices), array("I", range(len(self.indices)))))
+
     def newest_first(self) -> TranscriptView:
         mtimes = self.base.mtimes
         return TranscriptView(self.base, array("I", sorted(self.indices, key=lambda i: -mtimes[i])))
@@ -166,8 +193,18 @@ class History:
     transcripts: TranscriptList
     scanned: int = 0  # entries visited below root
     total_bytes: int = 0  # of every file below root
-    session_sizes: array = None  # type: ignore[assignment]  # every .jsonl below root, at any depth
-    session_mtimes: array = None  # type: ignore[assignment]
+    other_sizes: array = None  # type: ignore[assignment]  # the .jsonl entries the listing leaves out (sub-agents)
+    other_mtimes: array = None  # type: ignore[assignment]
+
+    def session_figures(self) -> Iterator[tuple[int, float]]:
+        """Size and mtime of every .jsonl below root, at any depth."""
+        yield from zip(self.transcripts.sizes, self.transcripts.mtimes, strict=True)
+        yield from zip(self.other_sizes, self.other_mtimes, strict=True)
+
+    @property
+    def sessions(self) -> int:
+        return len(self.transcripts) + len(self.other_sizes)
+
     foreign: tuple[Foreign, ...] = ()  # the first entries owned by another user
     foreign_count: int = 0
     truncated: bool = False
@@ -236,10 +273,11 @@ class _Walk:
                 subdirs.append(directory / name)
             if name.endswith(".jsonl"):
                 self.total += info.st_size
-                self.sizes.append(info.st_size)
-                self.mtimes.append(info.st_mtime)
                 if depth == 2 and stat.S_ISREG(mode):
                     self.listing.add(dir_index, name, info.st_size, info.st_mtime, mode)
+                else:
+                    self.sizes.append(info.st_size)
+                    self.mtimes.append(info.st_mtime)
             elif not is_dir:
                 self.total += info.st_size
             self.seen += 1

@@ -148,6 +148,8 @@ def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanLis
     # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own.
     shares = [found[i::workers] for i in range(workers)]
     done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
+    for share, scanned in zip(shares, done, strict=True):
+        scanned.found = share  # the transcripts do not travel back from a worker
     merged = ScanList(found)
     for i in range(len(found)):
         merged.append(done[i % workers][i // workers])
@@ -201,6 +203,9 @@ class ScanList(Sequence):
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "found": ()}
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -478,18 +483,23 @@ class SessionIndex:
 
 
 def session_indexes(env: Env, found: list[Transcript], max_bytes: int) -> list[SessionIndex]:
-    if isinstance(found, TranscriptList):
-        by_dir = found.session_ids()
-    else:
-        by_dir = {}
-        for transcript in found:
-            by_dir.setdefault(transcript.project_dir, set()).add(transcript.session_id)
+    by_dir: dict[Path, set[str]] | None = None  # made only when an index exists (most homes have none)
     indexes = []
     for project_dir, info in env.entries(env.config_dir / "projects"):
         path = project_dir / "sessions-index.json"
         if stat.S_ISDIR(info.st_mode) and env.exists(path):
+            by_dir = _session_ids(found) if by_dir is None else by_dir
             indexes.append(_index(env, path, by_dir.get(project_dir, set()), max_bytes))
     return indexes
+
+
+def _session_ids(found: Sequence[Transcript]) -> dict[Path, set[str]]:
+    if isinstance(found, TranscriptList):
+        return found.session_ids()
+    by_dir: dict[Path, set[str]] = {}
+    for transcript in found:
+        by_dir.setdefault(transcript.project_dir, set()).add(transcript.session_id)
+    return by_dir
 
 
 def _index(env: Env, path: Path, present: set[str], max_bytes: int) -> SessionIndex:
