@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import common  # noqa: E402
 
 
 def measure(argv: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float]:
@@ -35,14 +37,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--src", type=Path, default=ROOT)
     args = parser.parse_args()
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}  ({os.cpu_count()} CPUs)")
+    common.print_load()
     projects = args.home / ".claude" / "projects"
     count = total = 0
     for path in projects.rglob("*.jsonl"):
         count, total = count + 1, total + path.stat().st_size
     print(f"history: {count} transcripts, {total / 1e9:.2f} GB; code from {args.src}")
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-history-"))
-    environment = {**os.environ, "PYTHONPATH": str(args.src / "src")}
+    environment = common.user_environ({"PYTHONPATH": str(args.src / "src")})
     run = [
         sys.executable, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
         "--no-mcp-start", "--home", str(args.home), "--project", str(work), "-o", f"reports_dir={work / 'r'}",

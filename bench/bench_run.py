@@ -28,11 +28,15 @@ import homes  # noqa: E402 - the same realistic home the self-tests use
 sys.path.insert(0, str(ROOT / "bench"))
 import common  # noqa: E402
 
+EXTRA_ENV: dict[str, str] = {}
+
 
 def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
     """Seconds, peak RSS (MiB) and exit code of one run."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=common.user_environ(EXTRA_ENV)
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
@@ -47,14 +51,18 @@ def summarise(name: str, samples: list[tuple[float, float, int]]) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--src", type=Path, default=ROOT, help="another checkout's src/ and checks/ (a before)")
     args = parser.parse_args()
     common.print_load()
+    if args.src != ROOT:
+        EXTRA_ENV["PYTHONPATH"] = str(args.src / "src")
+        print(f"code from {args.src}")
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # the fake homes and reports go with the run
     home, project = homes.build(work / "user")
     reports = work / "reports"
     preflight = [
-        sys.executable, "-m", "pytest", str(ROOT / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
+        sys.executable, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
         "--home", str(home), "--project", str(project), "-o", f"reports_dir={reports}",
     ]  # fmt: skip
     measure(preflight, ROOT)  # warm the file cache and bytecode
@@ -82,8 +90,6 @@ def main() -> None:
     (run_s, run_rss), (static_s, _), (cli_s, _), (floor_s, floor_rss) = (
         summarise(name, got) for name, got in samples.items()
     )
-    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        print("note: PYTHONDONTWRITEBYTECODE is set here, so every run compiles every module from source")
     print()
     print(common.ratio_line("run without starting MCP servers (--no-mcp-start)", static_s, floor_s, 1.2))
     print(f"the home's MCP servers' own start-up (full - --no-mcp-start): {(run_s - static_s) * 1000:.0f} ms")

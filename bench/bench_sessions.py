@@ -79,7 +79,7 @@ def generate(home: Path, sessions: int, total_bytes: int, seed: int = 7) -> dict
 def child(code: str) -> tuple[float, float, str]:
     """Run Python code in a fresh process: wall seconds, its peak RSS in MB, its output."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=common.user_environ())
     out = proc.stdout.read() if proc.stdout else ""
     _, _, usage = os.wait4(proc.pid, 0)
     return time.perf_counter() - start, usage.ru_maxrss / 1024, out.strip()
@@ -136,6 +136,7 @@ def main() -> None:
                 [cli, "-k", "sessions", "--home", str(home), "--project", str(base), "--offline", "-q", *extra],
                 capture_output=True,
                 cwd=base,
+                env=common.user_environ(),
             )
             return time.perf_counter() - start
 

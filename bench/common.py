@@ -35,3 +35,10 @@ def median(values) -> float:
 def ratio_line(name: str, figure: float, floor: float, target: float | None = None, unit: str = "s") -> str:
     aim = f" (target <= {target:g})" if target is not None else ""
     return f"{name}: {figure:.3f} {unit} vs floor {floor:.3f} {unit}: ratio {figure / floor:.2f}{aim}"
+
+
+def user_environ(extra: dict | None = None) -> dict:
+    """The environment a user's run has: bytecode written and reused (PYTHONDONTWRITEBYTECODE, which some
+    sandboxes set, would make every run compile every module from source, the floor's pytest included)."""
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**environ, **(extra or {})}
