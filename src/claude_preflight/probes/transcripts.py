@@ -210,6 +210,13 @@ class ScanList(Sequence):
     __hash__ = None  # type: ignore[assignment]
 
 
+def any_errors(scans: Sequence[Scan]) -> bool:
+    """Does any scan hold an API error line? (A ScanList answers from its few kept scans.)"""
+    if isinstance(scans, ScanList):
+        return any(kept.errors for kept in scans._kept.values())
+    return any(scan.errors for scan in scans)
+
+
 def _clean(done: Scan) -> bool:
     return (
         done.problem is None and not done.errors and not done.long_lines and not done.images and done.tail == CLEAN_TAIL
