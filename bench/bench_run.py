@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import common  # noqa: E402
 
 EXTRA_ENV: dict[str, str] = {}
+GC_FREEZE = "import gc\n\n\ndef pytest_collection_finish(session):\n    gc.freeze()\n"
 
 
 def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
@@ -52,6 +53,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--src", type=Path, default=ROOT, help="another checkout's src/ and checks/ (a before)")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="also time --no-mcp-start with gc.freeze() after collection (a change proposed for plugin.py)",
+    )
     args = parser.parse_args()
     common.print_load()
     if args.src != ROOT:
@@ -85,16 +91,24 @@ def main() -> None:
         "claude-preflight (full, offline)": lambda: measure(cli, work),
         f"floor: {count} trivial tests": lambda: measure(floor, floor_dir),
     }
+    if args.gc_freeze:
+        # pytest's unraisableexception plugin runs gc.collect() at the end; after a freeze it skips the
+        # hundred thousand objects every import made.
+        (work / "gc_freeze_plugin.py").write_text(GC_FREEZE)
+        EXTRA_ENV["PYTHONPATH"] = os.pathsep.join(p for p in (EXTRA_ENV.get("PYTHONPATH"), str(work)) if p)
+        frozen = [*static, "-p", "gc_freeze_plugin"]
+        variants["pytest checks (--no-mcp-start, gc.freeze)"] = lambda: measure(frozen, ROOT)
     print(f"{count} check results per run, {args.runs} interleaved rounds, HTML report on\n")
     samples = common.interleaved(variants, args.runs, warm=False)
-    (run_s, run_rss), (static_s, _), (cli_s, _), (floor_s, floor_rss) = (
-        summarise(name, got) for name, got in samples.items()
-    )
+    figures = [summarise(name, got) for name, got in samples.items()]
+    (run_s, run_rss), (static_s, _), (cli_s, _), (floor_s, floor_rss) = figures[:4]
     print()
     print(common.ratio_line("run without starting MCP servers (--no-mcp-start)", static_s, floor_s, 1.2))
     print(f"the home's MCP servers' own start-up (full - --no-mcp-start): {(run_s - static_s) * 1000:.0f} ms")
     print(common.ratio_line("full run, MCP servers started", run_s, floor_s))
     print(common.ratio_line("claude-preflight console command (full)", cli_s, floor_s))
+    if args.gc_freeze:
+        print(common.ratio_line("--no-mcp-start with gc.freeze() after collection", figures[4][0], floor_s, 1.2))
     print(f"peak RSS ratio: {run_rss / floor_rss:.2f}")
 
 
