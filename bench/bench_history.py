@@ -39,9 +39,10 @@ def main() -> None:
     args = parser.parse_args()
     common.print_load()
     projects = args.home / ".claude" / "projects"
-    count = total = 0
-    for path in projects.rglob("*.jsonl"):
-        count, total = count + 1, total + path.stat().st_size
+    # Counted in a child: a child's peak RSS starts at its parent's RSS when it forks, so this process stays small.
+    counting = "import sys, pathlib; s = [p.stat().st_size for p in pathlib.Path(sys.argv[1]).rglob('*.jsonl')]; "
+    counting += "print(len(s), sum(s))"
+    count, total = map(int, subprocess.check_output([sys.executable, "-c", counting, str(projects)]).split())
     print(f"history: {count} transcripts, {total / 1e9:.2f} GB; code from {args.src}")
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-history-"))
     environment = common.user_environ({"PYTHONPATH": str(args.src / "src")})
