@@ -11,7 +11,9 @@ each run. --src runs another checkout's code (its src/ and checks/), to measure 
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -45,6 +47,7 @@ def main() -> None:
     count, total = map(int, subprocess.check_output([sys.executable, "-c", counting, str(projects)]).split())
     print(f"history: {count} transcripts, {total / 1e9:.2f} GB; code from {args.src}")
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-history-"))
+    atexit.register(shutil.rmtree, work, ignore_errors=True)  # the reports go with the run
     environment = common.user_environ({"PYTHONPATH": str(args.src / "src")})
     run = [
         sys.executable, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
