@@ -4,7 +4,7 @@ Target: ratio at most 1.3 (the handshakes run concurrently). Mixes: `sleepy` (te
 `tiny` (the tests' small server), `time` / `mixed` (mcp-server-time from PyPI, which imports the `mcp` package: a
 CPU-bound start). A CPU-bound mix cannot beat its CPU floor (the servers' CPU time / cores), which is printed too.
 
-    .venv/bin/python bench/bench_mcp.py [--servers 10] [--runs 3]
+    .venv/bin/python bench/bench_mcp.py [--servers 10] [--runs 7]
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from claude_preflight.env import Env  # noqa: E402
 from claude_preflight.policy import Policy  # noqa: E402
 from claude_preflight.probes import mcp  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 TINY = str(ROOT / "tests" / "mcp_servers" / "tiny.py")
 
 
@@ -41,7 +44,7 @@ def family(env: Env, policy: Policy) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--servers", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument(
         "--mix",
         choices=["mixed", "tiny", "time", "sleepy"],
@@ -49,6 +52,7 @@ def main() -> None:
         help="which servers: half mcp-server-time, all the tests' tiny server, or all mcp-server-time",
     )
     args = parser.parse_args()
+    common.print_load()
     load_checks()
     time_server = shutil.which("mcp-server-time", path=str(Path(sys.executable).parent))
 

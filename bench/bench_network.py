@@ -3,7 +3,7 @@
 It must stay close to 1 s plus overhead (the requests go at once), not the sum of the requests (5 s with --live:
 3 latency samples, the key check and the stream).
 
-    .venv/bin/python bench/bench_network.py [--delay 1.0] [--runs 5]
+    .venv/bin/python bench/bench_network.py [--delay 1.0] [--runs 7]
 """
 
 from __future__ import annotations
@@ -27,12 +27,16 @@ from claude_preflight.checking import REGISTRY, run  # noqa: E402
 from claude_preflight.env import Env  # noqa: E402
 from claude_preflight.policy import Policy  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--delay", type=float, default=1.0)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    common.print_load()
     load_checks()
     work = Path(tempfile.mkdtemp(prefix="preflight-netbench-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # the fake homes and reports go with the run

@@ -1,7 +1,8 @@
 """Wall time and peak RSS of a full offline run, beside the floor: a bare pytest run of as many trivial tests.
 
 Both runs have HTML reports on and the same plugins (pytest-html, pytest-metadata). The home and project are
-built from the real Claude Code files in tests/fixtures/. Target: ratio of medians at most 1.5.
+built from the real Claude Code files in tests/fixtures/. Runs are interleaved (full, --no-mcp-start, console command, floor; repeated). Target: the
+--no-mcp-start run at most 1.2x the floor (ratio of medians); the MCP servers' own start-up is reported apart.
 
     .venv/bin/python bench/bench_run.py [--runs 7]
 """
@@ -24,11 +25,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import homes  # noqa: E402 - the same realistic home the self-tests use
 
+sys.path.insert(0, str(ROOT / "bench"))
+import common  # noqa: E402
+
+EXTRA_ENV: dict[str, str] = {}
+GC_FREEZE = "import gc\n\n\ndef pytest_collection_finish(session):\n    gc.freeze()\n"
+
 
 def measure(argv: list[str], cwd: Path) -> tuple[float, float, int]:
     """Seconds, peak RSS (MiB) and exit code of one run."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=common.user_environ(EXTRA_ENV)
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     return time.perf_counter() - start, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
 
@@ -43,13 +52,23 @@ def summarise(name: str, samples: list[tuple[float, float, int]]) -> tuple[float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--src", type=Path, default=ROOT, help="another checkout's src/ and checks/ (a before)")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="also time --no-mcp-start with gc.freeze() after collection (a change proposed for plugin.py)",
+    )
     args = parser.parse_args()
+    common.print_load()
+    if args.src != ROOT:
+        EXTRA_ENV["PYTHONPATH"] = str(args.src / "src")
+        print(f"code from {args.src}")
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # the fake homes and reports go with the run
     home, project = homes.build(work / "user")
     reports = work / "reports"
     preflight = [
-        sys.executable, "-m", "pytest", str(ROOT / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
+        sys.executable, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
         "--home", str(home), "--project", str(project), "-o", f"reports_dir={reports}",
     ]  # fmt: skip
     measure(preflight, ROOT)  # warm the file cache and bytecode
@@ -65,23 +84,32 @@ def main() -> None:
     measure(floor, floor_dir)
 
     cli = [str(Path(sys.executable).parent / "claude-preflight"), *preflight[5:]]
-    print(f"{count} check results per run, {args.runs} runs each, HTML report on\n")
-    run_s, run_rss = summarise("pytest checks (full, offline)", [measure(preflight, ROOT) for _ in range(args.runs)])
     static = [*preflight, "--no-mcp-start"]
-    static_s, _ = summarise("pytest checks (--no-mcp-start)", [measure(static, ROOT) for _ in range(args.runs)])
-    cli_s, _ = summarise("claude-preflight (full, offline)", [measure(cli, work) for _ in range(args.runs)])
-    floor_s, floor_rss = summarise(
-        f"floor: {count} trivial tests", [measure(floor, floor_dir) for _ in range(args.runs)]
-    )
-    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        print("note: PYTHONDONTWRITEBYTECODE is set here, so every run compiles every module from source")
-    print(f"\nratio pytest checks / floor:    {run_s / floor_s:.2f} (target <= 1.5)")
-    print(f"ratio claude-preflight / floor: {cli_s / floor_s:.2f}")
-    print(
-        f"ratio without starting the home's MCP servers (their start-up is check work, see bench_mcp.py): "
-        f"{static_s / floor_s:.2f}"
-    )
-    print(f"peak RSS ratio:                 {run_rss / floor_rss:.2f}")
+    variants = {
+        "pytest checks (full, offline)": lambda: measure(preflight, ROOT),
+        "pytest checks (--no-mcp-start)": lambda: measure(static, ROOT),
+        "claude-preflight (full, offline)": lambda: measure(cli, work),
+        f"floor: {count} trivial tests": lambda: measure(floor, floor_dir),
+    }
+    if args.gc_freeze:
+        # pytest's unraisableexception plugin runs gc.collect() at the end; after a freeze it skips the
+        # hundred thousand objects every import made.
+        (work / "gc_freeze_plugin.py").write_text(GC_FREEZE)
+        EXTRA_ENV["PYTHONPATH"] = os.pathsep.join(p for p in (EXTRA_ENV.get("PYTHONPATH"), str(work)) if p)
+        frozen = [*static, "-p", "gc_freeze_plugin"]
+        variants["pytest checks (--no-mcp-start, gc.freeze)"] = lambda: measure(frozen, ROOT)
+    print(f"{count} check results per run, {args.runs} interleaved rounds, HTML report on\n")
+    samples = common.interleaved(variants, args.runs, warm=False)
+    figures = [summarise(name, got) for name, got in samples.items()]
+    (run_s, run_rss), (static_s, _), (cli_s, _), (floor_s, floor_rss) = figures[:4]
+    print()
+    print(common.ratio_line("run without starting MCP servers (--no-mcp-start)", static_s, floor_s, 1.2))
+    print(f"the home's MCP servers' own start-up (full - --no-mcp-start): {(run_s - static_s) * 1000:.0f} ms")
+    print(common.ratio_line("full run, MCP servers started", run_s, floor_s))
+    print(common.ratio_line("claude-preflight console command (full)", cli_s, floor_s))
+    if args.gc_freeze:
+        print(common.ratio_line("--no-mcp-start with gc.freeze() after collection", figures[4][0], floor_s, 1.2))
+    print(f"peak RSS ratio: {run_rss / floor_rss:.2f}")
 
 
 if __name__ == "__main__":

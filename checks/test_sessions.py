@@ -4,7 +4,7 @@ from claude_preflight import repairs
 from claude_preflight.checking import NoTarget, check
 from claude_preflight.probes import disk, transcripts
 from claude_preflight.rules import sessions as rules
-from claude_preflight.signatures import table
+from claude_preflight.signatures import NO_SIGNATURES, table, transcript_causes
 
 
 def _all(env, policy):
@@ -12,8 +12,7 @@ def _all(env, policy):
 
 
 def _recent_scans(env, policy):
-    recent = transcripts.recent(env, _all(env, policy), policy.session_days)
-    return transcripts.scans(env, recent, policy.line_limit_bytes)
+    return transcripts.recent_scans(env, policy.scan_max_entries, policy.session_days, policy.line_limit_bytes)
 
 
 def _indexes(env, policy):
@@ -21,10 +20,12 @@ def _indexes(env, policy):
     return found or [NoTarget("no sessions-index.json: Claude Code 2.1.330 keeps none (older 2.1.x releases did)")]
 
 
-@check("sessions.crash-signatures", targets=lambda env, policy: table().transcript_causes())
+@check("sessions.crash-signatures", targets=lambda env, policy: transcript_causes())
 def test_crash_signatures(env, policy, target):
     scans = _recent_scans(env, policy)
-    return rules.evaluate_signatures(target, scans, table(), policy.error_repeat_count, policy.session_days)
+    # The table's patterns are compiled only when some error line is there to match.
+    signatures = table() if transcripts.any_errors(scans) else NO_SIGNATURES
+    return rules.evaluate_signatures(target, scans, signatures, policy.error_repeat_count, policy.session_days)
 
 
 @check("sessions.transcript-damage", targets=lambda env, policy: rules.DAMAGE_KINDS)

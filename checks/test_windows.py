@@ -24,5 +24,5 @@ def test_managed_settings(env, policy):
 
 @check("windows.long-paths")
 def test_long_paths(env, policy):
-    paths = [t.path for t in transcripts.transcripts(env, policy.scan_max_entries)]
+    paths = (t.path for t in transcripts.transcripts(env, policy.scan_max_entries))
     return rules.evaluate_long_paths(windows.long_paths(env, paths, policy.probe_timeout_s))

@@ -9,7 +9,11 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "claude_preflight"
 OS_MODULES = {"os", "socket", "ssl", "subprocess", "psutil", "signal", "resource", "pwd", "grp", "fcntl", "ctypes",
               "multiprocessing", "concurrent.futures.process", "http.client"}  # fmt: skip
-ENV_LEVEL = {"claude_preflight.children", "claude_preflight.net"}  # only Env (and the plugin's end of run) use these
+ENV_LEVEL = {
+    "claude_preflight.children",
+    "claude_preflight.net",
+    "claude_preflight.workers",
+}  # only Env (and the plugin's end of run) use these
 
 
 def runtime_imports(path: Path) -> set[str]:

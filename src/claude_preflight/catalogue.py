@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from claude_preflight.records import dataclass
 
 ISSUES = "https://github.com/anthropics/claude-code/issues"
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from claude_preflight import catalogue, platforms
 from claude_preflight.outcome import Result, Status, skip
+from claude_preflight.records import dataclass
 
 BUG_HINT = "This is a claude-preflight bug, not a problem with your machine: please report it with this text."
 

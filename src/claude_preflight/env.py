@@ -17,11 +17,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from claude_preflight import children, net
+from claude_preflight.records import dataclass, field
 from claude_preflight.run import Run
 
 # Files we open are read in chunks; nothing is ever read past the caller's limit.
@@ -296,6 +296,16 @@ class Env:
         """Up to `size` bytes at `offset` of an open file, leaving its position where it was."""
         return pread(fd, size, offset)
 
+    @staticmethod
+    def cpu_count() -> int:
+        return os.cpu_count() or 1
+
+    def map_in_processes(self, function, shares: list[tuple]) -> list:
+        """[function(*share) for share in shares], spread over processes (see workers.py), within the run's time."""
+        from claude_preflight import workers
+
+        return workers.map_in_processes(function, shares, self.this_run.remaining())
+
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod
     def write_atomically(path: Path, chunks: Iterable[bytes], mode: int, unchanged: Stamp | None = None) -> None:
@@ -460,6 +470,21 @@ class Env:
             except OSError:
                 continue
         return found
+
+    @staticmethod
+    def named_entries(directory: Path) -> Iterator[tuple[str, os.stat_result]]:
+        """A directory's entry names with their lstat, as a stream (no Path per entry: a history has 100k);
+        nothing when it cannot be listed, vanished entries left out."""
+        try:
+            listing = os.scandir(directory)
+        except OSError:
+            return
+        with listing:
+            for entry in listing:
+                try:
+                    yield entry.name, entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
 
     def walk(self, root: Path, limit: int) -> Iterator[tuple[Path, os.stat_result]]:
         """Every entry below root with its lstat, depth first, at most `limit` entries.

@@ -18,8 +18,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from claude_preflight.records import dataclass, field
 
 BODY_LIMIT = 64 * 1024
 

@@ -5,7 +5,9 @@ Each threshold is a pytest ini option (set in pytest.ini/pyproject or with `-o n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
+
+from claude_preflight.records import dataclass
 
 
 def threshold(default, text: str):

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import dataclass
 from importlib import resources
+
+from claude_preflight.records import dataclass
 
 # ANSI/VT escape sequences (CSI, OSC, two-byte ESC forms): removed, never echoed.
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]|\x9b[0-?]*[ -/]*[@-~]")
@@ -276,8 +277,8 @@ def anchor(pattern: str) -> str:
     return max(runs, key=lambda run: len(run.strip())).strip().lower()
 
 
-def parse(document: dict) -> Table:
-    causes = {
+def _causes(document: dict) -> dict[str, Cause]:
+    return {
         cause_id: Cause(
             cause_id,
             c["title"],
@@ -288,6 +289,10 @@ def parse(document: dict) -> Table:
         )
         for cause_id, c in document["causes"].items()
     }
+
+
+def parse(document: dict) -> Table:
+    causes = _causes(document)
 
     def compiled(patterns: list[str], case_sensitive: bool) -> tuple[re.Pattern, ...]:
         flags = re.MULTILINE | (0 if case_sensitive else re.IGNORECASE)
@@ -313,12 +318,27 @@ def parse(document: dict) -> Table:
 
 
 @functools.cache
-def table() -> Table:
+def _document() -> dict:
     text = resources.files("claude_preflight").joinpath("data/crash-signatures.json").read_text(encoding="utf-8")
-    return parse(json.loads(text))
+    return json.loads(text)
+
+
+@functools.cache
+def table() -> Table:
+    return parse(_document())
+
+
+def transcript_causes() -> list[Cause]:
+    """The causes an API error line in a transcript can show (sessions.crash-signatures targets), without
+    compiling the table: a run whose transcripts hold no API error never needs its ~150 patterns."""
+    return [cause for cause in _causes(_document()).values() if cause.in_transcripts]
 
 
 def raw_patterns() -> list[str]:
     """Every pattern of the table as written (for the grep prefilter and its tests)."""
     text = resources.files("claude_preflight").joinpath("data/crash-signatures.json").read_text(encoding="utf-8")
     return [p for s in json.loads(text)["signatures"] for p in s["patterns"]]
+
+
+# What sessions.crash-signatures matches against when no transcript holds an error line: nothing to match.
+NO_SIGNATURES = Table({}, (), re.compile(r"(?!)"))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes.files import JsonFile, read_json
+from claude_preflight.records import dataclass
 
 
 @dataclass(frozen=True)

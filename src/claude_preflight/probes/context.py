@@ -5,11 +5,11 @@ from __future__ import annotations
 import errno
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env, NotRegularFile, TooLarge
 from claude_preflight.probes.files import JsonFile, read_json, read_raw
+from claude_preflight.records import dataclass
 
 MAX_IMPORT_DEPTH = 5
 # Claude Code's import syntax: `@path` at the start of a line or after whitespace, outside code.

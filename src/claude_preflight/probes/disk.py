@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env
-from claude_preflight.probes import once_per_run
+from claude_preflight.probes import history
+from claude_preflight.records import dataclass
 
 
 @dataclass(frozen=True)
@@ -95,27 +94,15 @@ class SessionHistory:
 
 
 def session_history(env: Env, older_than_days: float, limit: int) -> SessionHistory:
-    """Size of ~/.claude/projects and its transcripts older than `older_than_days` (bounded walk, once per run:
-    disk.space and sessions.history both report it)."""
-    return once_per_run("session-history", env, (older_than_days, limit), lambda: _walk(env, older_than_days, limit))
-
-
-def _walk(env: Env, older_than_days: float, limit: int) -> SessionHistory:
-    root = env.config_dir / "projects"
-    try:
-        env.stat(root)
-    except OSError:
-        return SessionHistory(root, False)
+    """Size of ~/.claude/projects and its transcripts older than `older_than_days`, from the run's one walk of
+    the history (disk.space and sessions.history both report it)."""
+    walked = history.history(env, limit)
+    if not walked.exists:
+        return SessionHistory(walked.root, False)
     cutoff = env.now() - older_than_days * 86400
-    total = sessions = old = old_bytes = seen = 0
-    for path, info in env.walk(root, limit):
-        seen += 1
-        if not path.name.endswith(".jsonl"):
-            total += 0 if stat.S_ISDIR(info.st_mode) else info.st_size
-            continue
-        total += info.st_size
-        sessions += 1
-        if info.st_mtime < cutoff:
+    old = old_bytes = 0
+    for size, mtime in walked.session_figures():
+        if mtime < cutoff:
             old += 1
-            old_bytes += info.st_size
-    return SessionHistory(root, True, total, sessions, old, old_bytes, seen >= limit)
+            old_bytes += size
+    return SessionHistory(walked.root, True, walked.total_bytes, walked.sessions, old, old_bytes, walked.truncated)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import errno
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from claude_preflight.env import Env, NotRegularFile, TooLarge
+from claude_preflight.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 import shlex
 import stat
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path, PurePath
 
 from claude_preflight.env import DEFAULT_PATH, EXECUTABLE, Env, NotRegularFile
 from claude_preflight.probes import plugins
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import read_json
+from claude_preflight.records import dataclass
 
 SOURCE_IDS = {"managed-settings": "managed", "project-local-settings": "local", "project-settings": "project",
               "user-settings": "user"}  # fmt: skip

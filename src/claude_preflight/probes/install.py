@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import re
 import stat
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePath
 
 from claude_preflight.env import EXECUTABLE, WRITABLE, Env
 from claude_preflight.probes import once_per_run
 from claude_preflight.probes.files import read_json
+from claude_preflight.records import dataclass
 
 VERSION = re.compile(r"(\d+\.\d+\.\d+)")
 NATIVE_SINCE = (2, 1, 113)  # from this release the npm package ships a native (Bun) binary, not cli.js

@@ -10,12 +10,12 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import SYSTEM_DIRS, Env
 from claude_preflight.probes import once_per_run
 from claude_preflight.probes.memory import Meminfo, is_claude_name
+from claude_preflight.records import dataclass
 
 # `security` exits with the low byte of the OSStatus: errSecItemNotFound (-25300) -> 44, errSecInteractionNotAllowed
 # (-25308, a locked keychain in an SSH session) -> 36. Claude Code 2.1.330 treats exactly [44, 36] as "no item".

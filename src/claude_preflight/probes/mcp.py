@@ -16,7 +16,6 @@ import threading
 import time
 from concurrent.futures import CancelledError, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from claude_preflight import __version__
@@ -25,6 +24,7 @@ from claude_preflight.probes import once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import workspace_trust
+from claude_preflight.records import dataclass, field
 from claude_preflight.values import whole_number
 
 PROTOCOL_VERSION = "2025-06-18"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env
+from claude_preflight.records import dataclass
 
 KIB = 1024
 UNLIMITED = 1 << 60  # cgroup v1 reports "no limit" as a page-rounded 2^63

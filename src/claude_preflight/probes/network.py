@@ -8,7 +8,7 @@ import binascii
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -18,6 +18,7 @@ from claude_preflight.probes import macos, once_per_run
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.trust import PROJECT_SETTINGS, workspace_trust
+from claude_preflight.records import dataclass, field
 from claude_preflight.values import epoch_ms
 
 if TYPE_CHECKING:  # the type only: exchanges are made through Env.exchange

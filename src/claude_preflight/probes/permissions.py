@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import EXECUTABLE, READABLE, WRITABLE, Env, file_kind
+from claude_preflight.probes import history
+from claude_preflight.records import dataclass
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,35 @@ class OwnershipScan:
 
 
 def foreign_owned(env: Env, root: Path, limit: int, keep: int = 10) -> OwnershipScan:
-    """Entries below `root` owned by someone other than this user (scan bounded by `limit`)."""
+    """Entries below `root` owned by someone other than this user (scan bounded by `limit`).
+
+    The transcript tree (~/.claude/projects), the bulk of it, comes from the run's one walk of the history.
+    """
     if not _exists(env, root):
         return OwnershipScan(root, False)
-    uid, scanned, count, kept = env.uid, 0, 0, []
-    for path, info in env.walk(root, limit):
-        scanned += 1
-        if info.st_uid != uid:
-            count += 1
-            if len(kept) < keep:
-                kept.append(BlockedEntry(path, env.user_name(info.st_uid)))
-    return OwnershipScan(root, True, scanned, tuple(kept), count, scanned >= limit)
+    projects = env.config_dir / "projects"
+    uid, scanned, count, kept, truncated = env.uid, 0, 0, [], False
+    stack, history_seen = [Path(root)], False
+    while stack and not truncated:
+        for path, info in env.entries(stack.pop()):
+            scanned += 1
+            if info.st_uid != uid:
+                count += 1
+                if len(kept) < keep:
+                    kept.append(BlockedEntry(path, env.user_name(info.st_uid)))
+            if scanned >= limit:
+                truncated = True
+                break
+            if not stat.S_ISDIR(info.st_mode):
+                continue
+            if path == projects and not history_seen:
+                history_seen = True
+                walked = history.history(env, limit)
+                scanned, count = scanned + walked.scanned, count + walked.foreign_count
+                kept += [BlockedEntry(f.path, env.user_name(f.uid)) for f in walked.foreign[: keep - len(kept)]]
+                truncated = walked.truncated or scanned >= limit
+                if truncated:
+                    break
+            else:
+                stack.append(path)
+    return OwnershipScan(root, True, scanned, tuple(kept), count, truncated)

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes.config import settings_documents
 from claude_preflight.probes.files import JsonFile, read_json
+from claude_preflight.records import dataclass, field
 
 ROOT_VARIABLE = "${CLAUDE_PLUGIN_ROOT}"
 DATA_VARIABLE = "${CLAUDE_PLUGIN_DATA}"  # <config>/plugins/data/<name>-<marketplace>, as 2.1.332 filled it in

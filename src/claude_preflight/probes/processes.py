@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import PurePath
 
 from claude_preflight.env import Env
 from claude_preflight.probes import macos
 from claude_preflight.probes.memory import is_claude_name
+from claude_preflight.records import dataclass
 
 ATTRS = ["pid", "ppid", "name", "exe", "cmdline", "username", "uids", "create_time", "memory_info", "terminal"]
 # A parent that adopts orphans (init, or a subreaper such as systemd --user or tini) means "orphaned" too.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env, lstart_text
 from claude_preflight.probes.files import read_json
+from claude_preflight.records import dataclass
 from claude_preflight.values import epoch_ms
 
 

@@ -12,16 +12,18 @@ import base64
 import binascii
 import io
 import json
-import os
 import re
 import stat
 import struct
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from claude_preflight.env import Env
-from claude_preflight.probes import once_per_run
+from claude_preflight.probes import history, once_per_run
 from claude_preflight.probes.files import loads, read_json
+from claude_preflight.probes.history import Transcript, TranscriptList, TranscriptView
+from claude_preflight.records import dataclass, field
 
 # Exactly how Claude Code 2.1.330 writes these records (compact JSON, this key order).
 API_ERROR = b'"isApiErrorMessage":true'
@@ -33,43 +35,44 @@ TAIL_BYTES = 64 * 1024  # the end of a session: its last records, where a torn l
 _CWD = re.compile(rb'"cwd":"((?:[^"\\]|\\.)*)"')
 
 
-@dataclass(frozen=True)
-class Transcript:
-    path: Path
-    session_id: str
-    project_dir: Path
-    size: int
-    mtime: float
-    mode: int
+def transcripts(env: Env, limit: int) -> TranscriptList:
+    """Every top-level session transcript (sub-agent transcripts live one level deeper and are not resumed),
+    from the run's one walk of the history."""
+    return history.history(env, limit).transcripts
 
 
-def transcripts(env: Env, limit: int) -> list[Transcript]:
-    """Every top-level session transcript (sub-agent transcripts live one level deeper and are not resumed)."""
-
-    def compute() -> list[Transcript]:
-        found, seen = [], 0
-        for project_dir, info in env.entries(env.config_dir / "projects"):
-            if not stat.S_ISDIR(info.st_mode):
-                continue
-            for path, file_info in env.entries(project_dir):
-                seen += 1
-                if path.suffix == ".jsonl" and stat.S_ISREG(file_info.st_mode):
-                    found.append(
-                        Transcript(
-                            path, path.stem, project_dir, file_info.st_size, file_info.st_mtime, file_info.st_mode
-                        )
-                    )
-                if seen >= limit:
-                    return found
-        return found
-
-    return once_per_run("transcripts", env, limit, compute)
-
-
-def recent(env: Env, found: list[Transcript], days: float) -> list[Transcript]:
+def recent(env: Env, found: Sequence[Transcript], days: float) -> Sequence[Transcript]:
     """Transcripts changed in the last `days` days (all of them when days <= 0), newest first."""
     cutoff = env.now() - days * 86400 if days > 0 else float("-inf")
+    if isinstance(found, TranscriptList):
+        return found.since(cutoff).newest_first()
     return sorted((t for t in found if t.mtime >= cutoff), key=lambda t: -t.mtime)
+
+
+def bytes_by_project(found: Sequence[Transcript]) -> dict[str, int]:
+    """Bytes of transcripts per project directory name, in listing order."""
+    if isinstance(found, TranscriptList):
+        return found.bytes_by_project()
+    sizes: dict[str, int] = {}
+    for transcript in found:
+        sizes[transcript.project_dir.name] = sizes.get(transcript.project_dir.name, 0) + transcript.size
+    return sizes
+
+
+def largest(found: Sequence[Transcript], count: int) -> list[Transcript]:
+    if isinstance(found, TranscriptList):
+        return found.largest(count)
+    return sorted(found, key=lambda t: -t.size)[:count]
+
+
+def recent_scans(env: Env, limit: int, days: float, line_limit: int) -> list[Scan]:
+    """The scans of the recent transcripts, once per run: every session check asks for the same list."""
+    return once_per_run(
+        "recent-scans",
+        env,
+        (limit, days, line_limit),
+        lambda: scans(env, recent(env, transcripts(env, limit), days), line_limit),
+    )
 
 
 @dataclass(frozen=True)
@@ -128,35 +131,96 @@ class Scan:
         return self.cwd or self.transcript.project_dir.name
 
 
+CLEAN_TAIL = Tail(False, 0, ())
 PARALLEL_BYTES = 256 << 20  # above this, a scan is spread over the CPUs (one process each)
 
 
-def scans(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
-    """Scan each transcript once per run, whichever checks ask; big histories on several CPUs."""
-    key = (tuple((t.path, t.size, t.mtime) for t in found), line_limit)
-    return once_per_run("transcript-scans", env, key, lambda: _scan_all(env, found, line_limit))
+def scans(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
+    """Scan each transcript (big histories on several CPUs)."""
+    return _scan_all(env, found, line_limit)
 
 
-def _scan_all(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or sum(t.size for t in found) < PARALLEL_BYTES:
+def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
+    workers = min(env.cpu_count(), 4)
+    total = found.total_size if isinstance(found, TranscriptView) else sum(t.size for t in found)
+    if workers < 2 or total < PARALLEL_BYTES:
         return _scan_many(env, found, line_limit)
-    import concurrent.futures
-    import multiprocessing
-
-    # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own;
-    # "spawn" is safe from the threads checks run in.
+    # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own.
     shares = [found[i::workers] for i in range(workers)]
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers - 1, mp_context=context) as pool:
-        others = [pool.submit(_scan_many, env, share, line_limit) for share in shares[1:]]
-        done = _scan_many(env, shares[0], line_limit) + [s for f in others for s in f.result()]
-    by_path = {scan.transcript.path: scan for scan in done}
-    return [by_path[t.path] for t in found]
+    done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
+    for share, scanned in zip(shares, done, strict=True):
+        scanned.found = share  # the transcripts do not travel back from a worker
+    merged = ScanList(found)
+    for i in range(len(found)):
+        merged.append(done[i % workers][i // workers])
+    return merged
 
 
-def _scan_many(env: Env, found: list[Transcript], line_limit: int) -> list[Scan]:
-    return [scan(env, t, line_limit) for t in found]
+def _scan_many(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
+    done = ScanList(found)
+    for transcript in found:
+        done.append(scan(env, transcript, line_limit))
+    return done
+
+
+class ScanList(Sequence):
+    """The scans of many transcripts: those with a finding kept whole, the clean ones (nearly all of them) as
+    two numbers each, so that --all-sessions over 100k sessions holds a few MB; Scans are made on demand."""
+
+    def __init__(self, found: Sequence[Transcript]) -> None:
+        self.found = found
+        self._kept: dict[int, Scan] = {}
+        self._cwds: list[str | None] = []
+        self._cwd_at: dict[str | None, int] = {}
+        self._cwd = array("I")
+        self._read = array("q")
+
+    def append(self, done: Scan) -> None:
+        at = len(self._cwd)
+        if not _clean(done):
+            self._kept[at] = done
+        index = self._cwd_at.setdefault(done.cwd, len(self._cwds))
+        if index == len(self._cwds):
+            self._cwds.append(done.cwd)
+        self._cwd.append(index)
+        self._read.append(done.bytes_read)
+
+    def __len__(self) -> int:
+        return len(self._cwd)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        kept = self._kept.get(index)
+        if kept is not None:
+            return kept
+        return Scan(self.found[index], self._cwds[self._cwd[index]], tail=CLEAN_TAIL, bytes_read=self._read[index])
+
+    def __iter__(self) -> Iterator[Scan]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "found": ()}
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def any_errors(scans: Sequence[Scan]) -> bool:
+    """Does any scan hold an API error line? (A ScanList answers from its few kept scans.)"""
+    if isinstance(scans, ScanList):
+        return any(kept.errors for kept in scans._kept.values())
+    return any(scan.errors for scan in scans)
+
+
+def _clean(done: Scan) -> bool:
+    return (
+        done.problem is None and not done.errors and not done.long_lines and not done.images and done.tail == CLEAN_TAIL
+    )
 
 
 def scan(env: Env, transcript: Transcript, line_limit: int) -> Scan:
@@ -426,15 +490,23 @@ class SessionIndex:
 
 
 def session_indexes(env: Env, found: list[Transcript], max_bytes: int) -> list[SessionIndex]:
-    by_dir: dict[Path, set[str]] = {}
-    for transcript in found:
-        by_dir.setdefault(transcript.project_dir, set()).add(transcript.session_id)
+    by_dir: dict[Path, set[str]] | None = None  # made only when an index exists (most homes have none)
     indexes = []
     for project_dir, info in env.entries(env.config_dir / "projects"):
         path = project_dir / "sessions-index.json"
         if stat.S_ISDIR(info.st_mode) and env.exists(path):
+            by_dir = _session_ids(found) if by_dir is None else by_dir
             indexes.append(_index(env, path, by_dir.get(project_dir, set()), max_bytes))
     return indexes
+
+
+def _session_ids(found: Sequence[Transcript]) -> dict[Path, set[str]]:
+    if isinstance(found, TranscriptList):
+        return found.session_ids()
+    by_dir: dict[Path, set[str]] = {}
+    for transcript in found:
+        by_dir.setdefault(transcript.project_dir, set()).add(transcript.session_id)
+    return by_dir
 
 
 def _index(env: Env, path: Path, present: set[str], max_bytes: int) -> SessionIndex:

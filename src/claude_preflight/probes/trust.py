@@ -9,11 +9,11 @@ The trust that gates them is recorded for the exact workspace, `gitRoot(cwd) ?? 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes.files import read_json
+from claude_preflight.records import dataclass
 
 # Settings files that live in the project folder: what they define runs only in a trusted workspace.
 PROJECT_SETTINGS = ("project-settings", "project-local-settings")

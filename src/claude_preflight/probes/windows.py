@@ -8,11 +8,12 @@ Every Windows path goes through `Env.win_path`, so a simulation on Linux reads t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 from claude_preflight.env import Env
 from claude_preflight.probes.config import settings_documents
+from claude_preflight.records import dataclass
 
 # Claude Code 2.1.332's own order (read from its binary): CLAUDE_CODE_GIT_BASH_PATH when its name is one of
 # these and it exists, then the two Program Files places, then `git` on PATH with ..\..\bin\bash.exe.
@@ -192,13 +193,16 @@ def encoded_project(spelled: str) -> str:
     return re.sub(r"[^A-Za-z0-9]", "-", spelled)
 
 
-def long_paths(env: Env, transcript_paths: list[Path], timeout: float) -> LongPaths:
+def long_paths(env: Env, transcript_paths: Iterable[Path], timeout: float) -> LongPaths:
     enabled, error = long_paths_enabled(env, timeout)
-    measured = sorted((windows_length(env, p) for p in transcript_paths), key=lambda x: -x[1])
-    over = [m for m in measured if m[1] > MAX_PATH]
+    longest, over = 0, []  # a stream: 100k sessions are never held as a list of paths
+    for path in transcript_paths:
+        measured = windows_length(env, path)
+        longest = max(longest, measured[1])
+        if measured[1] > MAX_PATH:
+            over.append(measured)
+    over.sort(key=lambda x: -x[1])
     project, _ = windows_length(env, env.project)
     # Claude Code cuts folder names over 200 characters (adding a hash): a lower bound, not the exact length.
     folder = env.config_dir / "projects" / encoded_project(project)[:200] / ("0" * 36 + ".jsonl")
-    return LongPaths(
-        enabled, error, measured[0][1] if measured else 0, tuple(over[:5]), len(over), windows_length(env, folder)[1]
-    )
+    return LongPaths(enabled, error, longest, tuple(over[:5]), len(over), windows_length(env, folder)[1])

@@ -5,11 +5,12 @@ from __future__ import annotations
 import difflib
 import json
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from claude_preflight.outcome import Result, fail, ok, skip, warn
 from claude_preflight.probes.config import ConfigTarget, StateCopies
 from claude_preflight.probes.files import MAX_DEPTH, JsonError, JsonFile
+from claude_preflight.records import dataclass, field
 from claude_preflight.redact import mask_json_values
 from claude_preflight.rules.settings_schema import (
     CLI_VERSION,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 
 from claude_preflight.outcome import Finding, Result, Status, combine, ok, skip, warn
 from claude_preflight.probes.context import MemoryFile, MemoryFiles, StateFile
+from claude_preflight.records import dataclass
 
 MEMORY_DOCS = "https://code.claude.com/docs/en/memory"
 CHARS_PER_TOKEN = 4  # the usual estimate for English text and code

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 from claude_preflight.outcome import Repair, Result, Status, fail, ok, skip, warn
 from claude_preflight.probes.disk import SessionHistory
-from claude_preflight.probes.transcripts import ErrorLine, Scan, SessionIndex, Transcript
+from claude_preflight.probes.transcripts import ErrorLine, Scan, SessionIndex, Transcript, bytes_by_project, largest
+from claude_preflight.records import dataclass
 from claude_preflight.rules.disk import cleanup_command, history_evidence
 from claude_preflight.signatures import Cause, Table
 
@@ -256,15 +256,12 @@ def evaluate_history(history: SessionHistory, found: list[Transcript], old_days:
     if not history.exists:
         return skip(f"{history.projects_dir} does not exist yet")
     evidence = history_evidence(history, old_days)
-    sizes: dict[str, int] = {}
-    for transcript in found:
-        sizes[transcript.project_dir.name] = sizes.get(transcript.project_dir.name, 0) + transcript.size
+    sizes = bytes_by_project(found)
     evidence += [
         f"project {name}: {size / MB:,.1f} MB" for name, size in sorted(sizes.items(), key=lambda kv: -kv[1])[:5]
     ]
     evidence += [
-        f"largest session {t.session_id} ({t.project_dir.name}): {t.size / MB:,.1f} MB"
-        for t in sorted(found, key=lambda t: -t.size)[:3]
+        f"largest session {t.session_id} ({t.project_dir.name}): {t.size / MB:,.1f} MB" for t in largest(found, 3)
     ]
     summary = f"{history.sessions} session(s), {history.total_bytes / 1e9:.2f} GB"
     if history.old_bytes > old_warn_gb * 1e9:

@@ -12,9 +12,10 @@ alternatives joined by |. Refresh: `python tools/settings_schema.py --sdk-versio
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+
+from claude_preflight.records import dataclass, field
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+"""Work spread over the CPUs: this process does the first share, one fresh Python per other share.
+
+Not multiprocessing: its "spawn" start re-imports the parent's __main__ in every worker, and under pytest or the
+console command that is pytest itself (300 ms and 20 MB per worker before any work). A worker here imports only
+the module of the function it runs. The function and its arguments travel pickled on stdin, the result on stdout.
+Env-level code: probes reach this through Env.map_in_processes.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], timeout: float | None) -> list[Any]:
+    """[function(*share) for share in shares], the first share here and each other one in its own process."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    started = []
+    try:
+        for share in shares[1:]:
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "claude_preflight.workers"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=environment,
+            )
+            started.append(worker)
+            assert worker.stdin is not None
+            # Written before this process starts its own share, so every worker is busy meanwhile.
+            worker.stdin.write(pickle.dumps((function, share), pickle.HIGHEST_PROTOCOL))
+            worker.stdin.close()
+            worker.stdin = None  # communicate() below only reads
+        results = [function(*shares[0])] if shares else []
+        for worker in started:
+            output, _ = worker.communicate(timeout=timeout)
+            if worker.returncode != 0:
+                raise RuntimeError(f"worker process exited with {worker.returncode}")
+            results.append(pickle.loads(output))
+        return results
+    finally:
+        for worker in started:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+
+
+def _serve() -> None:
+    function, share = pickle.loads(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(pickle.dumps(function(*share), pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,147 @@
+"""The one walk of ~/.claude/projects, its compact listing, the compact scans and records.dataclass."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from claude_preflight.env import Env
+from claude_preflight.probes import disk, history, permissions, transcripts
+from claude_preflight.records import dataclass, field
+
+FIXTURES = Path(__file__).parent / "fixtures" / "real-claude" / "transcripts"
+SESSION = "ba05e2af-f266-4977-a803-495d0eb5ec50"
+
+
+def make_history(home: Path) -> Path:
+    projects = home / ".claude" / "projects"
+    for n, name in enumerate(["-home-a", "-home-b"]):
+        (projects / name / SESSION / "subagents").mkdir(parents=True)
+        shutil.copyfile(FIXTURES / "err.print-401.jsonl", projects / name / f"{SESSION[:-1]}{n}.jsonl")
+        shutil.copyfile(FIXTURES / "ok.print-text.jsonl", projects / name / "not a uuid é.jsonl")
+        shutil.copyfile(FIXTURES / "ok.print-text.jsonl", projects / name / SESSION / "subagents" / "agent-1.jsonl")
+        (projects / name / "notes.txt").write_text("x")
+    os.utime(projects / "-home-a" / "not a uuid é.jsonl", (1_000_000, 1_000_000))
+    return projects
+
+
+def test_the_listing_matches_the_tree(tmp_path):
+    projects = make_history(tmp_path)
+    env = Env(home=tmp_path, project=tmp_path)
+    found = transcripts.transcripts(env, 10_000)
+    expected = sorted(p for p in projects.glob("*/*.jsonl"))
+    assert sorted(t.path for t in found) == expected
+    for transcript in found:
+        info = transcript.path.stat()
+        assert (transcript.size, transcript.mtime, transcript.mode) == (info.st_size, info.st_mtime, info.st_mode)
+        assert transcript.session_id == transcript.path.name[: -len(".jsonl")]
+        assert transcript == transcripts.Transcript(
+            transcript.path, transcript.session_id, transcript.project_dir, info.st_size, info.st_mtime, info.st_mode
+        )
+    newest_first = [t.mtime for t in transcripts.recent(env, found, 7)]
+    assert newest_first == sorted(newest_first, reverse=True)
+    assert len(transcripts.recent(env, found, 0)) == len(expected)
+    assert len(transcripts.recent(env, found, 7)) == len(expected) - 1  # the one from 1970 is old
+
+
+def test_every_family_reads_the_one_walk(tmp_path, monkeypatch):
+    make_history(tmp_path)
+    env = Env(home=tmp_path, project=tmp_path)
+    listed: list[Path] = []
+    named, entries = Env.named_entries, Env.entries
+
+    def count_named(directory):
+        listed.append(Path(directory))
+        return named(directory)
+
+    def count_entries(self, directory):
+        listed.append(Path(directory))
+        return entries(self, directory)
+
+    monkeypatch.setattr(Env, "named_entries", staticmethod(count_named))
+    monkeypatch.setattr(Env, "entries", count_entries)
+    found = transcripts.transcripts(env, 10_000)
+    history_facts = disk.session_history(env, 30, 10_000)
+    ownership = permissions.foreign_owned(env, env.config_dir, 10_000)
+    assert len(listed) == len(set(listed)), "a directory of the history was listed twice"
+    all_jsonl = list((tmp_path / ".claude" / "projects").rglob("*.jsonl"))
+    assert history_facts.sessions == len(all_jsonl) and history_facts.old_sessions == 1
+    assert history_facts.total_bytes == sum(
+        p.stat().st_size for p in (tmp_path / ".claude" / "projects").rglob("*") if p.is_file()
+    )
+    assert ownership.scanned == sum(1 for _ in (tmp_path / ".claude").rglob("*"))
+    assert len(found) == 4
+
+
+def test_the_listing_keeps_a_walk_limit(tmp_path):
+    make_history(tmp_path)
+    env = Env(home=tmp_path, project=tmp_path)
+    walked = history.history(env, 3)
+    assert walked.truncated and walked.scanned == 3
+
+
+def test_only_the_chosen_transcripts_travel_to_a_worker(tmp_path):
+    make_history(tmp_path)
+    env = Env(home=tmp_path, project=tmp_path)
+    found = transcripts.transcripts(env, 10_000)
+    view = transcripts.recent(env, found, 7)[1:2]
+    copied = pickle.loads(pickle.dumps(view))
+    assert list(copied) == list(view) and len(copied.base) == 1
+
+
+def test_clean_scans_are_kept_small_and_read_back_the_same(tmp_path):
+    make_history(tmp_path)
+    env = Env(home=tmp_path, project=tmp_path)
+    found = transcripts.recent(env, transcripts.transcripts(env, 10_000), 0)
+    whole = [transcripts.scan(env, t, 1_000_000) for t in found]
+    compact = transcripts.scans(env, found, 1_000_000)
+    assert list(compact) == whole and compact == whole
+    assert len(compact._kept) == sum(1 for s in whole if s.errors or s.images or s.long_lines or s.problem)
+
+
+def test_a_scan_worker_does_not_import_pytest():
+    code = (
+        "import sys, pickle; from claude_preflight import workers; "
+        "print(workers.map_in_processes(__import__('builtins').sorted, [([2, 1],), (list(sys.modules),)], 60)[1])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "claude_preflight.workers" in out and "pytest" not in out and "_pytest" not in out
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact."""
+
+    name: str
+    size: int = 0
+    seen: list = field(default_factory=list, compare=False)
+
+
+@dataclass
+class Loose:
+    a: int = 1
+
+
+def test_records_behave_like_dataclasses():
+    fact = Fact("a", 2)
+    assert fact == Fact("a", 2, ["x"]) and fact != Fact("a", 3) and hash(fact) == hash(Fact("a", 2))
+    assert repr(fact) == "Fact(name='a', size=2, seen=[])"
+    assert dataclasses.replace(fact, size=5) == Fact("a", 5) and dataclasses.asdict(fact)["size"] == 2
+    assert [f.name for f in dataclasses.fields(Fact)] == ["name", "size", "seen"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fact.size = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Fact()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Fact("a", nope=1)  # type: ignore[call-arg]
+    assert pickle.loads(pickle.dumps(fact)) == fact
+    loose = Loose()
+    loose.a = 4
+    assert loose == Loose(4) and Loose.__hash__ is None
