@@ -5,6 +5,7 @@ Loaded by the clone's conftest.py (`pytest checks`) or by the console command wi
 
 from __future__ import annotations
 
+import gc
 import html
 import json
 import os
@@ -474,6 +475,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, state.previous_sigterm)
     if state is not None:
         state.env.this_run.clear()  # the facts of this run go with it (a test process runs many)
+    gc.unfreeze()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Everything imported and collected lives to the end of the run: freezing it spares the garbage collections
+    # pytest runs at the end (about 100 ms; bench/bench_run.py --gc-freeze measured 1.18x -> 0.94x of the floor).
+    gc.freeze()
 
 
 @pytest.hookimpl(wrapper=True)
