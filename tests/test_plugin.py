@@ -363,3 +363,13 @@ def test_an_internal_error_is_status_error_in_every_output_and_the_fleet_view(py
     assert fleet["summary"]["error"] == 1  # the one host's worst status
     column = next(c for c in fleet["checks"] if c["id"] == "disk.space")
     assert column["status"] == "error" and column["hosts"]["error"]
+
+
+def test_json_host_names_the_platform_the_run_judged(pytester, healthy, tmp_path):
+    """A simulated Mac reports `platform: darwin`; the machine it ran on is `system`."""
+    out = pytester.path / "out.json"
+    (tmp_path / "mac").mkdir()
+    run_suite(pytester, *healthy, "--json", str(out), "--platform", "darwin", "--sysroot", str(tmp_path / "mac"))
+    document = json.loads(out.read_text())
+    jsonschema.validate(document, SCHEMA)
+    assert document["host"]["platform"] == "darwin" and document["host"]["system"].startswith("Linux")

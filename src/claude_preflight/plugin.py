@@ -437,7 +437,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state.strict and exitstatus == 0 and any(r.status == "warn" for r in state.records):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     document = state.redact.value(
-        json_document(state.records, running_version(state.env, state.policy.probe_timeout_s), state.host_label)
+        json_document(
+            state.records,
+            running_version(state.env, state.policy.probe_timeout_s),
+            state.host_label,
+            state.env.platform,
+        )  # fmt: skip
     )
     state.json_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = state.json_path.with_name(state.json_path.name + ".tmp")

@@ -101,7 +101,10 @@ def counts(records: list[Record]) -> dict[str, int]:
     return summary
 
 
-def json_document(records: list[Record], claude_version: str | None, label: str | None = None) -> dict:
+def json_document(
+    records: list[Record], claude_version: str | None, label: str | None = None, judged_as: str | None = None
+) -> dict:
+    """`judged_as`: the platform the run judged (Env.platform: linux, darwin, win32; a simulation's --platform)."""
     hostname = socket.gethostname()
     return {
         "schema": SCHEMA,
@@ -109,7 +112,8 @@ def json_document(records: list[Record], claude_version: str | None, label: str 
         "host": {
             "hostname": hostname,
             "label": label or hostname,
-            "platform": platform.platform(),
+            "platform": judged_as or platform.platform(),
+            "system": platform.platform(),
             "python": platform.python_version(),
             "claude_version": claude_version,
             "settings_schema_version": settings_schema.CLI_VERSION,
