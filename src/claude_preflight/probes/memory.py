@@ -231,7 +231,7 @@ class WslConfig:
     encoding: str  # "utf-8", "utf-8 with BOM", "utf-16", "unreadable"
     memory: int | None
     swap: int | None
-    problems: tuple[str, ...]
+    problems: tuple[tuple[str, str], ...]  # (code, value): utf-16, no-wsl2-section, bad-size (memory=abc)
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,7 @@ def parse_wslconfig(path: Path, raw: bytes) -> WslConfig:
     problems = []
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding, text = "utf-16", raw.decode("utf-16", "replace")
-        problems.append("saved as UTF-16: WSL may not read it; save it as UTF-8")
+        problems.append(("utf-16", ""))
     elif raw.startswith(b"\xef\xbb\xbf"):
         encoding, text = "utf-8 with BOM", raw[3:].decode("utf-8", "replace")
     else:
@@ -282,12 +282,12 @@ def parse_wslconfig(path: Path, raw: bytes) -> WslConfig:
             key, value = (part.strip() for part in line.split("=", 1))
             values[key.lower()] = value
     if not any(line.strip().lower() == "[wsl2]" for line in text.replace("\r", "").split("\n")):
-        problems.append("no [wsl2] section: WSL reads memory= and swap= only under [wsl2]")
+        problems.append(("no-wsl2-section", ""))
     memory = parse_size(values["memory"]) if "memory" in values else None
     swap = parse_size(values["swap"]) if "swap" in values else None
     for key, parsed in (("memory", memory), ("swap", swap)):
         if key in values and parsed is None:
-            problems.append(f"{key}={values[key]}: not a size WSL understands (use e.g. 8GB)")
+            problems.append(("bad-size", f"{key}={values[key]}"))
     return WslConfig(path, encoding, memory, swap, tuple(problems))
 
 

@@ -172,6 +172,13 @@ def evaluate_oom(ev: OomEvidence) -> Result:
     return ok("no OOM kill since boot", *evidence)
 
 
+WSLCONFIG_PROBLEMS = {
+    "utf-16": "saved as UTF-16: WSL may not read it; save it as UTF-8",
+    "no-wsl2-section": "no [wsl2] section: WSL reads memory= and swap= only under [wsl2]",
+    "bad-size": "{value}: not a size WSL understands (use e.g. 8GB)",
+}
+
+
 def evaluate_wsl(facts: WslFacts, mem: Meminfo | None, policy: Policy) -> Result:
     if not facts.is_wsl:
         return skip("not WSL")
@@ -194,8 +201,8 @@ def evaluate_wsl(facts: WslFacts, mem: Meminfo | None, policy: Policy) -> Result
         "then restart WSL from PowerShell:\n  wsl --shutdown"
     )
     findings = [
-        Finding(Status.WARN, problem, f"Fix .wslconfig so WSL reads it. {lines}")
-        for problem in (config.problems if config else ())
+        Finding(Status.WARN, WSLCONFIG_PROBLEMS[code].format(value=value), f"Fix .wslconfig so WSL reads it. {lines}")
+        for code, value in (config.problems if config else ())
     ]
     if mem and mem.total < policy.wsl_min_memory_gib * GIB:
         findings.append(
