@@ -30,13 +30,15 @@ class Installation:
     version: str | None
     runs: bool  # the first `claude` on PATH: the one a shell starts
     executable: bool
-    problem: str | None = None  # did not answer --version, not executable, killed by signal N
+    # why --version gave no version, as (code, figure): ("not-executable", ""), ("cannot-run", OS error),
+    # ("killed", signal number), ("timed-out", seconds), ("no-version", exit code); None when it answered
+    problem: tuple[str, str] | None = None
     package_dir: str | None = None  # npm: the @anthropic-ai/claude-code package
     on_path: bool = True
 
     @property
     def sigkilled(self) -> bool:
-        return bool(self.problem and self.problem.startswith("killed by signal 9 "))
+        return self.problem == ("killed", "9")
 
 
 def _names(env: Env) -> tuple[str, ...]:
@@ -99,19 +101,19 @@ def _package_dir(real: str) -> str | None:
     return real[: real.index(marker) + len(marker)] if marker in real else None
 
 
-def _version(env: Env, path: str, package_dir: str | None, timeout: float) -> tuple[str | None, str | None]:
+def _version(env: Env, path: str, package_dir: str | None, timeout: float) -> tuple[str | None, tuple[str, str] | None]:
     try:
         run = env.run([path, "--version"], timeout=timeout)
     except OSError as exc:
-        return None, f"cannot run: {exc.strerror or exc}"
+        return None, ("cannot-run", str(exc.strerror or exc))
     if run.returncode is not None and run.returncode < 0:  # killed by a signal (SIGKILL: the shell's exit 137)
-        return _package_version(env, package_dir), f"killed by signal {-run.returncode} on --version"
+        return _package_version(env, package_dir), ("killed", str(-run.returncode))
     if run.timed_out:
-        return _package_version(env, package_dir), f"did not answer --version within {timeout:g} s"
+        return _package_version(env, package_dir), ("timed-out", f"{timeout:g}")
     match = VERSION.search(run.stdout)
     if match:
         return match.group(1), None
-    return _package_version(env, package_dir), f"--version printed no version (exit {run.returncode})"
+    return _package_version(env, package_dir), ("no-version", str(run.returncode))
 
 
 def _package_version(env: Env, package_dir: str | None) -> str | None:
@@ -155,7 +157,7 @@ def _scan(env: Env, timeout: float) -> list[Installation]:
         if executable:
             version, problem = _version(env, path, package_dir, timeout)
         else:
-            version, problem = _package_version(env, package_dir), "not executable"
+            version, problem = _package_version(env, package_dir), ("not-executable", "")
         runs = on_path and executable and first
         if runs:
             first = False

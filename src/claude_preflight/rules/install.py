@@ -47,10 +47,22 @@ INSTALL = {
 }
 
 
+def problem_text(i: Installation) -> str:
+    """Why an installation gave no version, in words."""
+    code, figure = i.problem or ("", "")
+    return {
+        "not-executable": "not executable",
+        "cannot-run": f"cannot run: {figure}",
+        "killed": f"killed by signal {figure} on --version",
+        "timed-out": f"did not answer --version within {figure} s",
+        "no-version": f"--version printed no version (exit {figure})",
+    }.get(code, "")
+
+
 def _describe(i: Installation) -> str:
     where = f"{i.path}" + (f" -> {i.real}" if i.real != i.path else "")
     state = "runs" if i.runs else ("on PATH, shadowed" if i.on_path else "not on PATH")
-    problem = f"; {i.problem}" if i.problem else ""
+    problem = f"; {problem_text(i)}" if i.problem else ""
     return f"{where}: {i.method}, version {i.version or '?'}, {state}{problem}"
 
 
@@ -74,7 +86,7 @@ def evaluate_installations(
     if running is None:
         broken = next((i for i in found if i.on_path), None)
         return fail(
-            "no working `claude` on PATH" + (f": {broken.path} is {broken.problem}" if broken else ""),
+            "no working `claude` on PATH" + (f": {broken.path} is {problem_text(broken)}" if broken else ""),
             *evidence,
             remediation="Make the installation executable or put its directory on PATH:\n"
             '  chmod +x <path>   # or: export PATH="$HOME/.local/bin:$PATH"',
@@ -84,7 +96,7 @@ def evaluate_installations(
         return _codesign_killed(running, codesign, evidence)
     if running.problem:
         return fail(
-            f"{running.path} {running.problem}",
+            f"{running.path} {problem_text(running)}",
             *evidence,
             remediation="The `claude` your shell starts does not answer; reinstall it:\n"
             "  claude install   # or: npm install -g @anthropic-ai/claude-code",
