@@ -693,11 +693,17 @@ def _still(path: Path, original: int, expected: Stamp) -> None:
         raise FileChanged(f"{path} changed while it was being repaired (a session may be writing it)")
 
 
-def _append_late_bytes(original: int, read_size: int, out: BinaryIO) -> None:
-    """What a writer appended to the original since it was read, into the new file before the rename (Windows)."""
+def _late_bytes(original: int, read_size: int) -> bytes:
+    """What a writer appended to the original (an open descriptor) past the `read_size` bytes we read."""
     size = os.fstat(original).st_size
-    if size > read_size:
-        out.write(pread(original, size - read_size, read_size))
+    return pread(original, size - read_size, read_size) if size > read_size else b""
+
+
+def _append_late_bytes(original: int, read_size: int, out: BinaryIO) -> None:
+    """The late bytes into the new file before the rename (Windows cannot rename a file that is open)."""
+    late = _late_bytes(original, read_size)
+    if late:
+        out.write(late)
         out.flush()
         os.fsync(out.fileno())
 
@@ -705,11 +711,11 @@ def _append_late_bytes(original: int, read_size: int, out: BinaryIO) -> None:
 def _carry_over(path: Path, original: int, read_size: int) -> None:
     """Append to the new file what a writer added to the old one after our last look (a tiny window)."""
     for _ in range(2):
-        size = os.fstat(original).st_size
-        if size > read_size:
+        late = _late_bytes(original, read_size)
+        if late:
             with open(path, "ab") as out:
-                out.write(pread(original, size - read_size, read_size))
-            read_size = size
+                out.write(late)
+            read_size += len(late)
         time.sleep(0.05)
 
 
