@@ -123,11 +123,6 @@ def reset() -> None:
     cancelled.clear()
 
 
-def live_count() -> int:
-    with _lock:
-        return len(_live)
-
-
 def _kill_group(pgid: int) -> None:
     if not hasattr(os, "killpg"):  # Windows: the process tree is killed through psutil in release()
         return

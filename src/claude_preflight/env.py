@@ -382,10 +382,6 @@ class Env:
         """A --sysroot run: facts come from the tree, never from this machine (psutil, the real /proc)."""
         return len(Path(self.sysroot).parts) > 1  # "/" here, "C:\\" (what --sysroot / becomes) on Windows: real
 
-    def process_names(self) -> dict[int, str]:
-        """pid -> name of every process (one /proc read each, as cheap as `ps -e`)."""
-        return {pid: name for pid, (name, _) in self.process_table().items()}
-
     def process_table(self) -> dict[int, tuple[str, int]]:
         """pid -> (name, parent pid) of every process: one pass over /proc (the sysroot's in a simulation)."""
         if self.simulated and self.platform == "darwin":
