@@ -195,7 +195,10 @@ def _oauth(env: Env) -> Credential:
     oauth = doc.data.get("claudeAiOauth") if isinstance(doc.data, dict) else None
     if not isinstance(oauth, dict) or not oauth.get("accessToken"):
         where = f"{path}: {doc.state}" if doc.exists else f"{path} does not exist"
-        return Credential("none", detail=("no ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY or apiKeyHelper", where))
+        return Credential(
+            "none",
+            detail=("no ANTHROPIC_AUTH_TOKEN, ANTHROPIC_API_KEY, apiKeyHelper or CLAUDE_CODE_OAUTH_TOKEN", where),
+        )
     expires = epoch_ms(oauth.get("expiresAt"))
     return Credential(
         "oauth", oauth["accessToken"], "authorization", (f"OAuth login in {path}",), expires_at_ms=expires

@@ -67,7 +67,9 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
             *evidence,
             remediation="Claude Code finds no API key, token, apiKeyHelper or login, so every request fails "
             "(or `claude -p` stops at the login prompt). Log in once with:\n  claude auth login\n"
-            f"or export a key in your shell profile:\n  {EXPORT_KEY}",
+            f"or export a key in your shell profile:\n  {EXPORT_KEY}\n"
+            "In CI or a container, make a long-lived token once where you can log in, and set "
+            "CLAUDE_CODE_OAUTH_TOKEN to what it prints:\n  claude setup-token",
             docs=DOCS_AUTH,
         )
     if c.source == "keychain-locked":
