@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 from claude_preflight.catalogue import CheckInfo
@@ -39,6 +41,26 @@ def test_a_hang_becomes_an_internal_error_after_the_timeout():
     result = run_check(LOCAL, lambda: time.sleep(10), timeout=0.2)
     assert time.monotonic() - start < 5
     assert result.status is Status.ERROR and "timed out after 0.2 s" in result.summary
+
+
+def test_checks_after_a_hang_run_on_another_thread():
+    gate = threading.Event()
+    assert run_check(LOCAL, gate.wait, timeout=0.2).status is Status.ERROR  # its thread stays stuck
+    try:
+        start = time.monotonic()
+        names = [run_check(LOCAL, lambda: ok(threading.current_thread().name), timeout=5).summary for _ in range(3)]
+        assert names == ["check x.local"] * 3 and time.monotonic() - start < 4
+    finally:
+        gate.set()
+
+
+def test_a_forked_child_runs_checks_on_threads_of_its_own():
+    assert run_check(LOCAL, lambda: ok("parent"), timeout=5).status is Status.OK  # a thread waits here now
+    pid = os.fork()
+    if pid == 0:  # the child has no thread of the parent's: a job left for one would wait out its timeout
+        os._exit(0 if run_check(LOCAL, lambda: ok("child"), timeout=3) == ok("child") else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_a_non_result_is_a_bug():
