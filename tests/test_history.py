@@ -106,6 +106,37 @@ def test_clean_scans_are_kept_small_and_read_back_the_same(tmp_path):
     assert len(compact._kept) == sum(1 for s in whole if s.errors or s.images or s.long_lines or s.problem)
 
 
+def test_the_session_rules_give_the_same_results_over_compact_scans(tmp_path):
+    """The rules read a ScanList's kept scans and size column only: the same verdicts and texts as over every Scan."""
+    from claude_preflight import signatures
+    from claude_preflight.rules import sessions as rules
+
+    make_history(tmp_path)
+    project = next((tmp_path / ".claude" / "projects").iterdir())
+    with open(project / f"{SESSION[:-1]}9.jsonl", "ab") as torn:  # a torn last line, and large
+        torn.write((FIXTURES / "ok.print-text.jsonl").read_bytes() + b'{"type":"user","mess')
+    (project / f"{SESSION[:-1]}8.jsonl").write_bytes((FIXTURES / "ok.print-text.jsonl").read_bytes() * 4)  # clean
+    env = Env(home=tmp_path, project=tmp_path)
+    found = transcripts.recent(env, transcripts.transcripts(env, 10_000), 0)
+    whole = [transcripts.scan(env, t, 1_000_000) for t in found]
+    compact = transcripts.scans(env, found, 1_000_000)
+    sizes = sorted(t.size for t in found)
+    limits = rules.Limits(sizes[len(sizes) // 2], 1_000_000, 2000)  # clean transcripts over the size limit too
+    for kind in rules.DAMAGE_KINDS:
+        assert rules.evaluate_damage(kind, compact, limits, [], 0, False) == rules.evaluate_damage(
+            kind, whole, limits, [], 0, False
+        )
+    table = signatures.table()
+    verdicts = []
+    for cause in signatures.transcript_causes():
+        verdict = rules.evaluate_signatures(cause, compact, table, 2, 0)
+        assert verdict == rules.evaluate_signatures(cause, whole, table, 2, 0)
+        verdicts.append(verdict.status.value)
+    size_kind = next(k for k in rules.DAMAGE_KINDS if k.id == "size")
+    assert f"{SESSION[:-1]}8" in "\n".join(rules.evaluate_damage(size_kind, compact, limits, [], 0, False).evidence)
+    assert "warn" in verdicts  # the 401 lines were found through the kept scans
+
+
 def test_a_scan_worker_does_not_import_pytest():
     code = (
         "import sys, pickle; from claude_preflight import workers; "

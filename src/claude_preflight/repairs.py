@@ -27,6 +27,7 @@ from claude_preflight.probes.transcripts import (
     Transcript,
     b64_prefix,
     image_size,
+    notable,
     oversized,
     summarize,
 )
@@ -216,9 +217,10 @@ REPAIRS = {"torn-line": _drop_torn_line, "image": _strip_images}
 
 
 def repair_damage(env: Env, kind_id: str, scans: list[Scan], policy) -> list[Repair]:
-    """Repair one kind of damage in every scanned transcript; [] for a kind that has no repair."""
+    """Repair one kind of damage in every scanned transcript; [] for a kind that has no repair. (Both repairable
+    kinds are findings of the scan itself, so only the scans with a finding are looked at.)"""
     repair = REPAIRS.get(kind_id)
     if repair is None:
         return []
     live = live_session_ids(env)
-    return [done for scan in scans if (done := repair(env, scan, policy, live)) is not None]
+    return [done for scan in notable(scans) if (done := repair(env, scan, policy, live)) is not None]

@@ -143,11 +143,24 @@ class Table:  # frozen: the cached properties below live in __dict__
     anything: re.Pattern  # every pattern at once: the fast "could this line match?" test
 
     def match(self, line: str) -> Signature | None:
-        """The first signature, in table order, that matches one line (a transcript's error text)."""
+        """The first signature, in table order, that matches one line (a transcript's error text).
+
+        Cached by line: each session check asks about the same error lines, and a retry storm repeats one."""
+        cache = self._match_cache
+        if line in cache:
+            return cache[line]
         text = flat(clean(line))
-        if not self.anything.search(text):
-            return None
-        return next((sig for sig in self.signatures if sig.matches(text)), None)
+        found = None
+        if self.anything.search(text):
+            found = next((sig for sig in self.signatures if sig.matches(text)), None)
+        if len(cache) > 8192:
+            cache.clear()
+        cache[line] = found
+        return found
+
+    @functools.cached_property
+    def _match_cache(self) -> dict[str, Signature | None]:
+        return {}
 
     def candidates(self, line: str) -> frozenset[int]:
         """Indexes of the signatures one of whose anchors occurs in a (cleaned, flattened) line.

@@ -210,6 +210,25 @@ class ScanList(Sequence):
     __hash__ = None  # type: ignore[assignment]
 
 
+def notable(scans: Sequence[Scan], min_size: int | None = None) -> Iterator[Scan]:
+    """The scans that can hold a finding, in order: those with one, and (given min_size) those of transcripts over
+    min_size bytes. A ScanList answers from its few kept scans and its size column, so a rule over 100k
+    sessions does not make 100k Scans."""
+    if not isinstance(scans, ScanList):
+        yield from scans
+        return
+    at = set(scans._kept)
+    if min_size is not None:
+        sizes = scans.found.base.sizes if isinstance(scans.found, TranscriptView) else None
+        indices = scans.found.indices if sizes is not None else range(len(scans))
+        for index, source in enumerate(indices):
+            size = sizes[source] if sizes is not None else scans.found[index].size
+            if size > min_size:
+                at.add(index)
+    for index in sorted(at):
+        yield scans[index]
+
+
 def any_errors(scans: Sequence[Scan]) -> bool:
     """Does any scan hold an API error line? (A ScanList answers from its few kept scans.)"""
     if isinstance(scans, ScanList):

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from claude_preflight.outcome import Repair, Result, Status, fail, ok, skip, warn
 from claude_preflight.probes.disk import SessionHistory
-from claude_preflight.probes.transcripts import ErrorLine, Scan, SessionIndex, Transcript, bytes_by_project, largest
+from claude_preflight.probes.transcripts import (
+    ErrorLine,
+    Scan,
+    SessionIndex,
+    Transcript,
+    bytes_by_project,
+    largest,
+    notable,
+)
 from claude_preflight.records import dataclass
 from claude_preflight.rules.disk import cleanup_command, history_evidence
 from claude_preflight.signatures import Cause, Table
@@ -53,7 +61,7 @@ class SessionFailures:
 
 def failures_of(cause: Cause, scans: list[Scan], table: Table) -> list[SessionFailures]:
     found = []
-    for scan in scans:
+    for scan in notable(scans):
         lines = []
         for line in scan.errors:
             signature = table.match(shown_text(line))
@@ -192,7 +200,7 @@ def evaluate_damage(
         return _nothing_read(days)
     done = {r.path: r for r in repairs}
     open_damage, evidence, remediation = [], [], []
-    for scan in scans:
+    for scan in notable(scans, limits.transcript_bytes if kind.id == "size" else None):
         problem = damaged(kind.id, scan, limits)
         if not problem:
             continue
