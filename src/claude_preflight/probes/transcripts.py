@@ -158,8 +158,9 @@ def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanLis
 
 def _scan_many(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
     done = ScanList(found)
+    buffer = bytearray(_chunk_size(line_limit))  # one for every transcript of this share
     for transcript in found:
-        done.append(scan(env, transcript, line_limit))
+        done.append(scan(env, transcript, line_limit, buffer))
     return done
 
 
@@ -242,12 +243,19 @@ def _clean(done: Scan) -> bool:
     )
 
 
-def scan(env: Env, transcript: Transcript, line_limit: int) -> Scan:
+def scan(env: Env, transcript: Transcript, line_limit: int, buffer: bytearray | None = None) -> Scan:
+    """One transcript's scan; `buffer` (of _chunk_size(line_limit) bytes) is the chunk buffer to reuse."""
+    if buffer is None:  # one scan: no bigger than the file (allocating is not free)
+        buffer = bytearray(max(1, min(_chunk_size(line_limit), transcript.size + 1)))
     try:
         with env.open_regular(transcript.path) as handle:
-            return _Scanner(handle, transcript, line_limit).run()
+            return _Scanner(handle, transcript, line_limit).run(buffer)
     except OSError as exc:
         return Scan(transcript, problem=f"{type(exc).__name__}: {exc}")
+
+
+def _chunk_size(line_limit: int) -> int:
+    return max(4096, min(512 * 1024, line_limit // 2))
 
 
 class _Scanner:
@@ -259,30 +267,28 @@ class _Scanner:
 
     def __init__(self, handle, transcript: Transcript, line_limit: int) -> None:
         self.handle, self.transcript, self.line_limit = handle, transcript, line_limit
-        self.chunk_size = max(4096, min(512 * 1024, line_limit // 2))
         self.errors: list[ErrorLine] = []
         self.long_lines: list[LongLine] = []
         self.images: dict[int, Image] = {}
         self.cwd: str | None = None
 
-    def run(self) -> Scan:
-        offset, tail, line_start, in_long_line = 0, b"", 0, False
-        # One buffer, reused for every chunk; no bigger than the file (allocating is not free).
-        buffer = bytearray(max(1, min(self.chunk_size, self.transcript.size + 1)))
+    def run(self, buffer: bytearray) -> Scan:
+        """Read into `buffer` chunk by chunk; a chunk is its first `read` bytes (a short last one is not copied)."""
+        offset, tail, line_start, in_long_line, chunks = 0, b"", 0, False, 0
         while read := self.handle.readinto(buffer):
-            chunk = buffer if read == len(buffer) else buffer[:read]
+            chunk, chunks = buffer, chunks + 1
             if self.cwd is None:
-                self.cwd = _first_cwd(chunk)
-            first = chunk.find(b"\n")
+                self.cwd = _first_cwd(chunk, read)
+            first = chunk.find(b"\n", 0, read)
             if first == -1:  # inside a line longer than a chunk: only images are looked for
                 if not in_long_line:
                     self._images(tail, offset - len(tail))  # where this line began
                 overlap = tail[-len(IMAGE) :]
-                self._images(overlap + chunk, offset - len(overlap))
-                in_long_line, tail = True, chunk[-len(IMAGE) :]
-                offset += len(chunk)
+                self._images(overlap + chunk[:read], offset - len(overlap))
+                in_long_line, tail = True, chunk[max(0, read - len(IMAGE)) : read]
+                offset += read
                 continue
-            last = chunk.rfind(b"\n")
+            last = chunk.rfind(b"\n", 0, read)
             head = tail + chunk[: first + 1]
             if in_long_line:
                 self._long(line_start, offset + first - line_start)
@@ -290,19 +296,21 @@ class _Scanner:
             else:
                 self._lines(head, offset - len(tail), 0, len(head))
             self._lines(chunk, offset, first + 1, last + 1)
-            tail, line_start, in_long_line = chunk[last + 1 :], offset + last + 1, False
-            offset += len(chunk)
+            tail, line_start, in_long_line = chunk[last + 1 : read], offset + last + 1, False
+            offset += read
         if in_long_line:
             self._long(line_start, offset - line_start)
         elif tail:  # a last line without its newline
             self._lines(tail, offset - len(tail), 0, len(tail))
+        # A file read in one chunk still has its end in the buffer: no second read of it.
+        end = bytes(buffer[max(0, offset - TAIL_BYTES) : offset]) if chunks == 1 else None
         return Scan(
             self.transcript,
             self.cwd,
             tuple(self.errors),
             tuple(self.long_lines),
             tuple(self.images.values()),
-            _tail(self.handle, offset, self.line_limit),
+            _tail(self.handle, offset, self.line_limit, end),
             bytes_read=offset,
         )
 
@@ -333,8 +341,8 @@ class _Scanner:
             at = data.find(IMAGE, at + 1, end)
 
 
-def _first_cwd(chunk: bytes) -> str | None:
-    found = _CWD.search(chunk)
+def _first_cwd(chunk: bytes, end: int) -> str | None:
+    found = _CWD.search(chunk, 0, end)
     if not found:
         return None
     try:
@@ -428,10 +436,11 @@ def _jpeg_size(head: bytes) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _tail(handle, size: int, line_limit: int) -> Tail:
-    """The end of the session: a torn last line, and tool_use blocks still waiting for their tool_result."""
+def _tail(handle, size: int, line_limit: int, data: bytes | None = None) -> Tail:
+    """The end of the session (its last TAIL_BYTES of `size`, read unless given): a torn last line, and tool_use
+    blocks still waiting for their tool_result."""
     start = max(0, size - TAIL_BYTES)
-    data = Env.pread(handle.fileno(), size - start, start)
+    data = Env.pread(handle.fileno(), size - start, start) if data is None else data
     torn_bytes = 0
     if data and not data.endswith(b"\n"):
         last = data[data.rfind(b"\n") + 1 :]
