@@ -42,7 +42,10 @@ def test_every_error_line_is_found_whatever_the_chunk_boundaries(tmp_path, line_
     transcript_ops.add_image(path, {"format": "png", "width": 3000, "height": 100})
     env = Env(home=tmp_path, project=tmp_path)
     scan = transcripts.scan(env, transcript_at(path), line_limit)
-    assert len(scan.errors) == 11 and sum(e.final for e in scan.errors) == 1
+    # 10 retry notices with one text and the final error: each text once, with how often it was written.
+    assert [(e.final, e.repeats) for e in scan.errors] == [(False, 10), (True, 1)]  # in file order
+    retries = scan.errors[0]
+    assert (retries.since, retries.timestamp) == ("2026-11-22T08:11:52.891Z", "2026-11-22T08:14:19.014Z")
     assert [(i.width, i.height) for i in scan.images] == [(3000, 100)]
     # Lines over the limit (the 38 kB api-request-shape record at the smallest limit) are measured, not parsed.
     expected_long = sum(1 for line in path.read_bytes().splitlines(keepends=True) if len(line) - 1 > line_limit)

@@ -375,7 +375,7 @@ def scan_session(env: Env, session: str, signatures: Table) -> tuple[Path, list[
     findings = Findings()
     for error in scan.errors:
         signature = signatures.match(shown_text(error))
-        if signature:
+        for _ in range(error.repeats if signature else 0):  # the lines that said the same
             findings.add(signature, None, flat(clean(shown_text(error))))
     limits = Limits.of(policy)
     for kind, signature_id in (("image", "image-dimensions"), ("tool-use", "tool-result-missing")):

@@ -15,6 +15,7 @@ import json
 import re
 import stat
 import struct
+import sys
 from array import array
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -77,13 +78,25 @@ def recent_scans(env: Env, limit: int, days: float, line_limit: int) -> list[Sca
 
 @dataclass(frozen=True)
 class ErrorLine:
-    """A line Claude Code wrote when a request failed: a retry notice or the final synthetic error."""
+    """A line Claude Code wrote when a request failed: a retry notice or the final synthetic error.
+
+    The lines of one session that say the same thing are one ErrorLine: a retry storm writes hundreds, and a
+    history of 100k sessions held every one of them."""
 
     final: bool  # the synthetic assistant message (Claude Code gave up) rather than a retry notice
     status: int | None
     text: str  # what Claude Code showed, e.g. "401 invalid x-api-key"
-    timestamp: str | None
+    timestamp: str | None  # of the last such line
     cwd: str | None
+    repeats: int = 1  # lines in the session with this final, status and text
+    since: str | None = None  # the timestamp of the first of them, when there are several
+
+    def again(self, later: ErrorLine) -> ErrorLine:
+        """This line and a later one that says the same."""
+        since = self.since or self.timestamp
+        return ErrorLine(
+            self.final, self.status, self.text, later.timestamp or self.timestamp, self.cwd, self.repeats + 1, since
+        )
 
 
 @dataclass(frozen=True)
@@ -267,7 +280,8 @@ class _Scanner:
 
     def __init__(self, handle, transcript: Transcript, line_limit: int) -> None:
         self.handle, self.transcript, self.line_limit = handle, transcript, line_limit
-        self.errors: list[ErrorLine] = []
+        self.errors: dict[tuple, ErrorLine] = {}  # (final, status, text) -> its lines
+        self.error_at: dict[tuple, int] = {}  # -> the offset of the first of them
         self.long_lines: list[LongLine] = []
         self.images: dict[int, Image] = {}
         self.cwd: str | None = None
@@ -307,7 +321,7 @@ class _Scanner:
         return Scan(
             self.transcript,
             self.cwd,
-            tuple(self.errors),
+            tuple(self.errors[key] for key in sorted(self.errors, key=self.error_at.__getitem__)),  # file order
             tuple(self.long_lines),
             tuple(self.images.values()),
             _tail(self.handle, offset, self.line_limit, end),
@@ -328,7 +342,10 @@ class _Scanner:
                 line_end = end if line_end == -1 else line_end
                 error = _error_line(data[line_start:line_end])
                 if error:
-                    self.errors.append(error)
+                    key = (error.final, error.status, error.text)
+                    seen = self.errors.get(key)
+                    self.errors[key] = error if seen is None else seen.again(error)
+                    self.error_at.setdefault(key, base + line_start)
                 at = data.find(marker, line_end, end)
         self._images(data, base, start, end)
 
@@ -361,17 +378,27 @@ def _error_line(line: bytes) -> ErrorLine | None:
     if record.get("isApiErrorMessage") is True:
         texts = [str(block.get("text", "")) for block in _blocks(record)]
         status = record.get("apiErrorStatus")
-        return ErrorLine(True, status if isinstance(status, int) else None, " ".join(texts).strip(), *_where(record))
+        return ErrorLine(True, _status(status), _shared(" ".join(texts).strip()), *_where(record))
     if record.get("type") == "system" and record.get("subtype") == "api_error":
         error = record.get("error") if isinstance(record.get("error"), dict) else {}
         status = error.get("status")
         text = error.get("formatted") or error.get("message") or ""
-        return ErrorLine(False, status if isinstance(status, int) else None, str(text), *_where(record))
+        return ErrorLine(False, _status(status), _shared(str(text)), *_where(record))
     return None
 
 
+def _status(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _shared(text: object) -> object:
+    """One object for each short text: a history of 100k sessions holds tens of thousands of error lines whose
+    texts and folders repeat, and a worker's pickle (and so the copy made from it here) keeps one of each."""
+    return sys.intern(text) if isinstance(text, str) and len(text) <= 1024 else text
+
+
 def _where(record: dict) -> tuple[str | None, str | None]:
-    return record.get("timestamp"), record.get("cwd")
+    return record.get("timestamp"), _shared(record.get("cwd"))
 
 
 def _image_at(handle, offset: int) -> Image:

@@ -47,15 +47,20 @@ class SessionFailures:
     def gave_up(self) -> bool:
         return any(line.final for line in self.lines)
 
+    @property
+    def count(self) -> int:
+        return sum(line.repeats for line in self.lines)
+
     def describe(self) -> str:
-        first, last = self.lines[0], self.lines[-1]
-        when = first.timestamp or "?"
-        if last.timestamp and last.timestamp != first.timestamp:
+        last = self.lines[-1]
+        first = min(line.since or line.timestamp or "" for line in self.lines)
+        when = first or "?"
+        if last.timestamp and last.timestamp != first:
             when += f" .. {last.timestamp}"
         outcome = "Claude Code gave up" if self.gave_up else "recovered after retrying"
         return (
             f"session {self.scan.transcript.session_id} ({self.scan.project}), {when}: "
-            f'{len(self.lines)} x "{shown_text(last)}" ({outcome})'
+            f'{self.count} x "{shown_text(last)}" ({outcome})'
         )
 
 
@@ -78,7 +83,7 @@ def evaluate_signatures(cause: Cause, scans: list[Scan], table: Table, repeat: i
     if not scans:
         return _nothing_read(days)
     found = failures_of(cause, scans, table)
-    serious = [f for f in found if f.gave_up or len(f.lines) >= repeat]
+    serious = [f for f in found if f.gave_up or f.count >= repeat]
     evidence = [f.describe() for f in found[:10]]
     if len(found) > 10:
         evidence.append(f"... and {len(found) - 10} more session(s)")
