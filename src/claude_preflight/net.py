@@ -9,18 +9,24 @@ Every socket operation has a timeout; a failure names the phase it happened in.
 from __future__ import annotations
 
 import base64
-import http.client
 import ipaddress
 import os
-import socket
-import ssl
 import tempfile
 import threading
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from claude_preflight.records import dataclass, field
+
+if TYPE_CHECKING:
+    import http.client
+    import socket
+    import ssl
+
+# ssl, socket and http.client are imported where a server is talked to: loading ssl and http.client costs a run
+# 8 MB of memory and 6 ms, and an offline run (the SessionStart hook among them) never talks to one.
 
 BODY_LIMIT = 64 * 1024
 
@@ -79,6 +85,8 @@ def _issuer(der: bytes | None) -> str | None:
     """The issuer of an (unverified) certificate, in words; None when it cannot be decoded."""
     if not der:
         return None
+    import ssl
+
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".pem", delete=False) as handle:
             handle.write(ssl.DER_cert_to_PEM_cert(der))
@@ -95,6 +103,8 @@ def _issuer(der: bytes | None) -> str | None:
 
 def tls_context(extra_ca: str | None) -> ssl.SSLContext:
     """System trust plus NODE_EXTRA_CA_CERTS, as Claude Code adds it to its own store."""
+    import ssl
+
     context = ssl.create_default_context()
     if extra_ca:
         context.load_verify_locations(cafile=extra_ca)
@@ -102,6 +112,8 @@ def tls_context(extra_ca: str | None) -> ssl.SSLContext:
 
 
 def _fetch_unverified_cert(sock_factory, host: str) -> bytes | None:
+    import ssl
+
     try:
         context = ssl._create_unverified_context()
         with context.wrap_socket(sock_factory(), server_hostname=host) as tls:
@@ -117,6 +129,9 @@ class _Phase(Exception):
 
 
 def _describe(exc: BaseException) -> str:
+    import socket
+    import ssl
+
     if isinstance(exc, socket.timeout | TimeoutError):
         return "timed out"
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -125,6 +140,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _connect(host: str, port: int, timeout: float, x: Exchange, label: str) -> socket.socket:
+    import socket
+
     start = time.perf_counter()
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -188,6 +205,9 @@ def exchange(
     `timeout` bounds each phase; `deadline_s` (default: twice `timeout`) bounds the whole exchange, so a server
     that trickles a byte a second cannot keep it going: at the deadline the socket is shut down.
     """
+    import http.client
+    import ssl
+
     parts = urlsplit(url)
     x = Exchange(url)
     try:
@@ -296,6 +316,8 @@ class _Watchdog:
 
     @staticmethod
     def _shut(sock: socket.socket) -> None:
+        import socket
+
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
@@ -359,6 +381,8 @@ def _read_events(response: http.client.HTTPResponse, x: Exchange, begin: float) 
 
 def certificate_subject(pem: str) -> str | None:
     """A PEM certificate's subject in the words an issuer is given (key=value, ...): decoded in memory."""
+    import ssl
+
     try:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.load_verify_locations(cadata=pem)

@@ -11,9 +11,9 @@ instances raising FrozenInstanceError. Instances cost a little more to make, whi
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import MISSING, FrozenInstanceError, field, fields
+from dataclasses import MISSING, FrozenInstanceError, field, fields, replace
 
-__all__ = ["dataclass", "field", "fields"]
+__all__ = ["dataclass", "field", "fields", "replace"]
 
 
 def dataclass(cls=None, /, *, frozen: bool = False):

@@ -24,7 +24,7 @@ from claude_preflight.env import Env
 from claude_preflight.probes import history, once_per_run
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.history import Transcript, TranscriptList, TranscriptView
-from claude_preflight.records import dataclass, field
+from claude_preflight.records import dataclass, field, replace
 
 # Exactly how Claude Code 2.1.330 writes these records (compact JSON, this key order).
 API_ERROR = b'"isApiErrorMessage":true'
@@ -178,8 +178,9 @@ def _scan_many(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanLi
 
 
 class ScanList(Sequence):
-    """The scans of many transcripts: those with a finding kept whole, the clean ones (nearly all of them) as
-    two numbers each, so that --all-sessions over 100k sessions holds a few MB; Scans are made on demand."""
+    """The scans of many transcripts: those with a finding kept whole (less their Transcript, which `found` has),
+    the clean ones (nearly all of them) as two numbers each, so that --all-sessions over 100k sessions holds a
+    few MB; Scans are made on demand."""
 
     def __init__(self, found: Sequence[Transcript]) -> None:
         self.found = found
@@ -192,7 +193,7 @@ class ScanList(Sequence):
     def append(self, done: Scan) -> None:
         at = len(self._cwd)
         if not _clean(done):
-            self._kept[at] = done
+            self._kept[at] = replace(done, transcript=None)
         index = self._cwd_at.setdefault(done.cwd, len(self._cwds))
         if index == len(self._cwds):
             self._cwds.append(done.cwd)
@@ -209,7 +210,7 @@ class ScanList(Sequence):
             index += len(self)
         kept = self._kept.get(index)
         if kept is not None:
-            return kept
+            return replace(kept, transcript=self.found[index])
         return Scan(self.found[index], self._cwds[self._cwd[index]], tail=CLEAN_TAIL, bytes_read=self._read[index])
 
     def __iter__(self) -> Iterator[Scan]:
