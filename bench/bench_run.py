@@ -1,6 +1,7 @@
 """Wall time and peak RSS of a full offline run, beside the floor: a bare pytest run of as many trivial tests.
 
-Both runs have HTML reports on and the same plugins (pytest-html, pytest-metadata). The home and project are
+Both runs have HTML reports on and the same plugins (pytest-html, pytest-metadata), in the same install: by
+default a new venv with a wheel of this checkout, as a user has it (--python names another). The home and project are
 built from the real Claude Code files in tests/fixtures/. Runs are interleaved (full, --no-mcp-start, console command, floor; repeated). Target: the
 --no-mcp-start run at most 1.2x the floor (ratio of medians); the MCP servers' own start-up is reported apart.
 
@@ -53,12 +54,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--src", type=Path, default=ROOT, help="another checkout's src/ and checks/ (a before)")
+    common.add_python_option(parser)
     parser.add_argument(
         "--gc-freeze",
         action="store_true",
         help="also time --no-mcp-start with gc.freeze() after collection (a change proposed for plugin.py)",
     )
     args = parser.parse_args()
+    python = common.user_python(args.python, ROOT)
     common.print_load()
     if args.src != ROOT:
         EXTRA_ENV["PYTHONPATH"] = str(args.src / "src")
@@ -68,7 +71,7 @@ def main() -> None:
     home, project = homes.build(work / "user")
     reports = work / "reports"
     preflight = [
-        sys.executable, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
+        python, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
         "--home", str(home), "--project", str(project), "-o", f"reports_dir={reports}",
     ]  # fmt: skip
     measure(preflight, ROOT)  # warm the file cache and bytecode
@@ -78,12 +81,12 @@ def main() -> None:
     floor_dir.mkdir()
     (floor_dir / "test_trivial.py").write_text("".join(f"def test_{n}():\n    pass\n\n" for n in range(count)))
     floor = [
-        sys.executable, "-m", "pytest", "test_trivial.py", "-q", "-p", "no:cacheprovider",
+        python, "-m", "pytest", "test_trivial.py", "-q", "-p", "no:cacheprovider",
         "--html", str(floor_dir / "floor.html"), "--self-contained-html",
     ]  # fmt: skip
     measure(floor, floor_dir)
 
-    cli = [str(Path(sys.executable).parent / "claude-preflight"), *preflight[5:]]
+    cli = [str(Path(python).parent / "claude-preflight"), *preflight[5:]]
     static = [*preflight, "--no-mcp-start"]
     variants = {
         "pytest checks (full, offline)": lambda: measure(preflight, ROOT),
