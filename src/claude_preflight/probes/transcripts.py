@@ -490,6 +490,8 @@ def _open_tool_uses(data: bytes, cut_at_start: bool, line_limit: int) -> tuple[s
         return ()  # that line began before the window: too long to be worth parsing here
     answered: set[str] = set()
     for line in reversed(data[line_start:].split(b"\n")):
+        if b'"tool_' not in line:  # the common part of both markers: most lines go no further
+            continue
         record = _record(line, line_limit, b'"tool_result"', b'"tool_use"')
         if record is None or record.get("isSidechain"):
             continue
@@ -505,7 +507,12 @@ def _open_tool_uses(data: bytes, cut_at_start: bool, line_limit: int) -> tuple[s
 
 def _record(line: bytes, line_limit: int, *markers: bytes) -> dict | None:
     """The JSON object on a line that holds one of the markers; None for long, other or broken lines."""
-    if len(line) > line_limit or not any(marker in line for marker in markers):
+    if len(line) > line_limit:
+        return None
+    for marker in markers:
+        if marker in line:
+            break
+    else:
         return None
     try:
         record = loads(line)
