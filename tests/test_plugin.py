@@ -55,6 +55,33 @@ def test_healthy_home_passes_with_exit_zero(pytester, healthy):
     assert "fail" not in result.stdout.lines[-1] and "warn" not in result.stdout.lines[-1]
 
 
+GC_SPY = """
+import atexit, gc, json
+seen = []
+collect = gc.collect
+def counting_collect(*args):
+    seen.append(gc.get_freeze_count())
+    return collect(*args)
+gc.collect = counting_collect
+atexit.register(lambda: open("gc.json", "w").write(json.dumps([seen, gc.get_freeze_count()])))
+"""
+
+
+def test_the_objects_frozen_after_collection_stay_frozen_through_the_end_of_run_collections(pytester, healthy):
+    """pytest collects garbage twice at the end of a run (its unraisable-exception plugin; not in an in-process
+    pytester run, hence a process here): what the run froze after collection must still be frozen then (those
+    collections cost 30 ms when they traversed it), and be thawed once the run is over."""
+    pytester.makepyfile(gc_spy=GC_SPY)
+    home, project = healthy
+    pytester.runpytest_subprocess(
+        str(CHECKS), "-p", "gc_spy", "-p", "claude_preflight.plugin", "-p", "no:cacheprovider", "-k", "test_config",
+        "--home", str(home), "--project", str(project), "-o", f"reports_dir={pytester.path / 'reports'}",
+    )  # fmt: skip
+    at_collections, at_exit = json.loads((pytester.path / "gc.json").read_text())
+    assert len(at_collections) >= 2 and min(at_collections) > 0
+    assert at_exit == 0
+
+
 def test_terminal_reads_like_a_doctor(pytester, damaged):
     home, project = damaged
     result = run_suite(pytester, home, project)

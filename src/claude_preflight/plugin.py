@@ -199,6 +199,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     _interrupt_on_sigterm(state)
     _report_defaults(config)
+    # Registered before pytest's own cleanups (this configure runs first), so it runs after them: the two
+    # garbage collections pytest makes at the end still skip what pytest_collection_finish froze.
+    config.add_cleanup(gc.unfreeze)
 
 
 def _report_defaults(config: pytest.Config) -> None:
@@ -480,7 +483,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         signal.signal(signal.SIGTERM, state.previous_sigterm)
     if state is not None:
         state.env.this_run.clear()  # the facts of this run go with it (a test process runs many)
-    gc.unfreeze()
 
 
 @pytest.hookimpl(trylast=True)
