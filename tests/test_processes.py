@@ -186,3 +186,19 @@ def test_a_simulated_machine_never_shows_this_machines_processes(lab, tmp_path):
     simulated = Env(home=env.home, project=env.project, sysroot=tmp_path, environ=env.environ)
     assert processes.claude_processes(simulated) == []
     assert simulated.process_table() == {} and not simulated.pid_exists(session.pid)
+
+
+def test_node_is_asked_its_version_only_when_something_here_runs_on_node(tmp_path):
+    """A stand-in `node` leaves a mark when it runs: a native build with no npx/node MCP server never starts it."""
+    from claude_preflight.probes import install
+
+    bin_dir, mark = tmp_path / "bin", tmp_path / "node-ran"
+    bin_dir.mkdir()
+    node = bin_dir / "node"
+    node.write_text(f"#!/bin/sh\necho ran > {mark}\necho v22.1.0\n")  # builtins only: PATH is bin_dir
+    node.chmod(0o755)
+    env = Env(home=tmp_path, project=tmp_path, environ={"PATH": str(bin_dir)})
+    facts = install.node_facts(env, None, ["/usr/bin/uvx"], timeout=10)
+    assert not mark.exists() and facts.version is None and facts.node == str(node)
+    facts = install.node_facts(env, None, ["npx"], timeout=10)
+    assert mark.exists() and facts.version == "22.1.0"

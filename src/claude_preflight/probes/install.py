@@ -212,7 +212,7 @@ def node_facts(env: Env, running: Installation | None, mcp_commands: list[str], 
         needed.append(f"MCP servers are started with {', '.join(node_servers)}")
     node = env.which("node")
     version = None
-    if node:
+    if node and needed:  # nothing here runs on Node: its version is not asked (a process start saved)
         try:
             run = env.run([node, "--version"], timeout=timeout)
             version = run.stdout.strip().lstrip("v") or None
