@@ -5,7 +5,8 @@
 HOME holds a history (bench_sessions.py --keep writes one). Each round runs, interleaved: grep -c -r over the
 transcripts (the floor), the default run (recent sessions only) and the --all-sessions run (both
 `pytest checks --offline --no-mcp-start`, HTML report on). Prints medians, the ratios to grep and the peak RSS of
-each run. --src runs another checkout's code (its src/ and checks/), to measure a before beside an after.
+each run, in a wheel install as a user has it (--python names another interpreter). --src runs another
+checkout's code (its src/ and checks/), to measure a before beside an after.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--src", type=Path, default=ROOT)
+    common.add_python_option(parser)
     args = parser.parse_args()
+    python = common.user_python(args.python, ROOT)
     common.print_load()
     projects = args.home / ".claude" / "projects"
     # Counted in a child: a child's peak RSS starts at its parent's RSS when it forks, so this process stays small.
@@ -48,9 +51,9 @@ def main() -> None:
     print(f"history: {count} transcripts, {total / 1e9:.2f} GB; code from {args.src}")
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-history-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # the reports go with the run
-    environment = common.user_environ({"PYTHONPATH": str(args.src / "src")})
+    environment = common.user_environ({"PYTHONPATH": str(args.src / "src")} if args.src != ROOT else {})
     run = [
-        sys.executable, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
+        python, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
         "--no-mcp-start", "--home", str(args.home), "--project", str(work), "-o", f"reports_dir={work / 'r'}",
     ]  # fmt: skip
     grep = ["grep", "-c", "-r", "--include=*.jsonl", "isApiErrorMessage", str(projects)]
