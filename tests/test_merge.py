@@ -326,3 +326,21 @@ def test_each_distinct_failing_remediation_of_a_check_is_shown(tmp_path):
     ]
     page = merge.as_html(fleet)
     assert "Make permissions.allow a list of strings." in page and page.count("Delete the comma at line") == 1
+
+
+def test_the_outputs_are_streamed_as_the_documents_they_were_and_hosts_share_equal_results(tmp_path):
+    """10,000 hosts: the outputs are written a host at a time, and a result reported alike by many hosts is one
+    object. The streamed JSON is json.dumps(as_json(...)) exactly; cells of hosts with the same results match."""
+    same = result("mcp.server", "fail", "s0 did not answer", target="user:s0", remediation="Fix s0.")
+    other = result("config.file", "warn", "unknown key", target="/h/.claude.json", remediation="Remove it.")
+    for label, checks in (("a", [same, other]), ("b", [same]), ("c", [same, {**other, "status": "ok"}])):
+        write(tmp_path / f"{label}.json", report(label, checks))
+    runs, _ = merge.collect(merge.Env(home=tmp_path, project=tmp_path), [tmp_path], merge.Redactor())
+    fleet = merge.Fleet.of(runs, [])
+    shared = {id(run.by_check["mcp.server"][0]) for run in runs}
+    assert len(shared) == 1  # one Record for the three hosts' equal result
+    whole, streamed = merge.as_json(fleet), "".join(merge.json_chunks(fleet))
+    assert streamed == json.dumps({**whole, "created": json.loads(streamed)["created"]}) + "\n"
+    cells = FleetTable("".join(merge.html_chunks(fleet))).cells()
+    assert cells[("a", "mcp.server")] == cells[("b", "mcp.server")] == cells[("c", "mcp.server")]
+    assert cells[("a", "config.file")][0] != cells[("c", "config.file")][0]

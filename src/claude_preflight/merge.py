@@ -17,7 +17,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,7 +58,7 @@ class HostRun:
     def __post_init__(self) -> None:
         for result in self.results:
             self.by_check.setdefault(result.id, []).append(result)
-        self.statuses = {i: worst(Status(r.status) for r in results) for i, results in self.by_check.items()}
+        self.statuses = {i: _worst_of(results) for i, results in self.by_check.items()}
         self.counts = counts(self.results)
         self.status = worst(self.statuses.values())
 
@@ -112,9 +112,12 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skipped:
+def load(
+    env: Env, path: Path, redact: Callable[[str], str], shared: dict[tuple, Record] | None = None
+) -> HostRun | Skipped:
     """One report file as a HostRun, or why it was skipped. Every string kept is redacted again: a report made by
-    hand or by an older release must not carry a key into the fleet view."""
+    hand or by an older release must not carry a key into the fleet view. Results the same as one in `shared`
+    (the fleet's results so far) are that one Record: 10,000 hosts report mostly the same things."""
     found = read_json(env, path, MAX_REPORT_BYTES)
     if found.state == "too-large":
         return Skipped(shown(path), f"{found.size:,} bytes: too large for a claude-preflight report")
@@ -124,21 +127,25 @@ def load(env: Env, path: Path, redact: Callable[[str], str]) -> HostRun | Skippe
     problem = _problem(document)
     if problem:
         return Skipped(shown(path), problem)
-    results = [
-        Record(
-            id=redact(c["id"]),
-            title=redact(c["title"]),
-            family=redact(_text(c.get("family"))) or c["id"].split(".")[0],
-            target=redact(c["target"]) if isinstance(c.get("target"), str) else None,
-            status=c["status"],
-            summary=redact(c["summary"]),
-            remediation=redact(_text(c.get("remediation"))),
-            docs=safe_link(redact(c["docs"])) if isinstance(c.get("docs"), str) else None,  # only http(s) links
-            evidence=[],  # the fleet view shows summaries; the evidence stays in each host's own report
-            duration_s=0.0,
+    shared = {} if shared is None else shared
+    results = []
+    for c in document["checks"]:
+        fields = (
+            redact(c["id"]),
+            redact(c["title"]),
+            redact(_text(c.get("family"))) or c["id"].split(".")[0],
+            redact(c["target"]) if isinstance(c.get("target"), str) else None,
+            c["status"],
+            redact(c["summary"]),
+            redact(_text(c.get("remediation"))),
+            safe_link(redact(c["docs"])) if isinstance(c.get("docs"), str) else None,  # only http(s) links
         )
-        for c in document["checks"]
-    ]
+        record = shared.get(fields)
+        if record is None:
+            # The fleet view shows summaries; the evidence stays in each host's own report.
+            record = shared[fields] = Record(*fields[:6], evidence=[], remediation=fields[6], docs=fields[7],
+                                             duration_s=0.0)  # fmt: skip
+        results.append(record)
     host = {k: redact(v) if isinstance(v, str) else None for k, v in document["host"].items()}
     return HostRun(host.get("label") or host["hostname"], shown(path), host, redact(document["created"]), results)
 
@@ -167,12 +174,13 @@ def collect(env: Env, paths: list[Path], redactor: Redactor) -> tuple[list[HostR
     files, skipped = report_files(env, paths)
     redact = functools.lru_cache(maxsize=1 << 16)(redactor)  # a fleet repeats the same texts host after host
     newest: dict[str, HostRun] = {}
+    shared: dict[tuple, Record] = {}
     seen: set[str] = set()
     for path in files:
         if os.path.abspath(path) in seen:  # a file named twice (a glob and its directory) counts once
             continue
         seen.add(os.path.abspath(path))
-        loaded = load(env, path, redact)
+        loaded = load(env, path, redact, shared)
         if isinstance(loaded, Skipped):
             skipped.append(loaded)
             continue
@@ -231,22 +239,33 @@ def columns(runs: list[HostRun]) -> list[Column]:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def _cause(remediation: str) -> str:
     """A remediation without its paths and quoted values: the same fix on two hosts differs only in those."""
     return re.sub(r"'[^']*'|\"[^\"]*\"|~?/[^\s'\",;:)]+|\d+", "_", remediation)
 
 
 def _distinct(runs: list[HostRun], check_id: str) -> tuple[tuple[Record, tuple[str, ...]], ...]:
-    found: dict[str, tuple[Record, list[str]]] = {}
+    """Each distinct remediation among the check's failing results, then its warning ones, with the hosts (in
+    host order) it came from."""
+    found: dict[str, tuple[Record, dict[str, None]]] = {}  # a dict of labels: ordered, and found at once
     for wanted in ("fail", "warn"):
         for run in runs:
-            for result in run.by_check.get(check_id, ()):
-                if result.status != wanted:
-                    continue
-                record, labels = found.setdefault(_cause(result.remediation), (result, []))
-                if run.label not in labels:
-                    labels.append(run.label)
+            status = run.statuses.get(check_id)
+            if status is None or status.rank < Status.WARN.rank:  # no warn or fail among its results
+                continue
+            for result in run.by_check[check_id]:
+                if result.status == wanted:
+                    found.setdefault(_cause(result.remediation), (result, {}))[1][run.label] = None
     return tuple((record, tuple(labels)) for record, labels in found.values())
+
+
+_RANKS = {status.value: status.rank for status in Status}
+
+
+def _worst_of(results: list[Record]) -> Status:
+    """The worst status among results (their statuses are strings): what worst() gives, without an enum each."""
+    return Status(max((r.status for r in results), key=_RANKS.__getitem__))
 
 
 def cell_text(run: HostRun, check_id: str) -> str:
@@ -286,30 +305,48 @@ class Fleet:
 
 # -- outputs ---------------------------------------------------------------------------------------
 def as_json(fleet: Fleet) -> dict:
+    return {**_json_head(fleet), "hosts": [_host_json(run) for run in fleet.runs], **_json_tail(fleet)}
+
+
+def json_chunks(fleet: Fleet) -> Iterator[str]:
+    """json.dumps(as_json(fleet)), a host at a time: the document for 10,000 hosts is never held whole."""
+    head, tail = json.dumps(_json_head(fleet)), json.dumps(_json_tail(fleet))
+    yield head[:-1] + ', "hosts": ['
+    for n, run in enumerate(fleet.runs):
+        yield (", " if n else "") + json.dumps(_host_json(run))
+    yield "], " + tail[1:] + "\n"
+
+
+def _json_head(fleet: Fleet) -> dict:
     return {
         "schema": FLEET_SCHEMA,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "summary": fleet.hosts_by_status | {"hosts": len(fleet.runs)},
-        "hosts": [
-            {
-                "label": run.label,
-                "hostname": run.host.get("hostname"),
-                "platform": run.host.get("platform"),
-                "claude_version": run.host.get("claude_version"),
-                "created": run.created,
-                "source": run.source,
-                "status": run.status.value,
-                "summary": run.counts,
-                "checks": {
-                    check_id: {
-                        "status": run.status_of(check_id).value,
-                        "results": [{"target": r.target, "status": r.status, "summary": r.summary} for r in results],
-                    }
-                    for check_id, results in run.by_check.items()
-                },
+    }
+
+
+def _host_json(run: HostRun) -> dict:
+    return {
+        "label": run.label,
+        "hostname": run.host.get("hostname"),
+        "platform": run.host.get("platform"),
+        "claude_version": run.host.get("claude_version"),
+        "created": run.created,
+        "source": run.source,
+        "status": run.status.value,
+        "summary": run.counts,
+        "checks": {
+            check_id: {
+                "status": run.status_of(check_id).value,
+                "results": [{"target": r.target, "status": r.status, "summary": r.summary} for r in results],
             }
-            for run in fleet.runs
-        ],
+            for check_id, results in run.by_check.items()
+        },
+    }
+
+
+def _json_tail(fleet: Fleet) -> dict:
+    return {
         "checks": [
             {
                 "id": column.id,
@@ -409,6 +446,11 @@ def _variant(record: Record, labels: tuple[str, ...]) -> str:
 
 
 def as_html(fleet: Fleet) -> str:
+    return "".join(html_chunks(fleet))
+
+
+def html_chunks(fleet: Fleet) -> Iterator[str]:
+    """The fleet view, a host row at a time: 10,000 hosts make a 60 MB page, never held whole."""
     runs, cols, skipped = fleet.runs, fleet.columns, fleet.skipped
     head = "".join(
         f'<th class="check" title="{html.escape(c.title, quote=True)}"><div>'
@@ -417,22 +459,33 @@ def as_html(fleet: Fleet) -> str:
         f'<th class="check" title="{html.escape(c.title, quote=True)}"><div>{html.escape(c.id)}</div></th>'
         for c in cols
     )  # fmt: skip
-    rows = "".join(f"<tr>{_host_header(run)}{''.join(_cell(run, c) for c in cols)}</tr>" for run in runs)
-    remediations = "".join(_remediation(c, c.example) for c in cols if c.example)
-    skipped_html = ""
-    if skipped:
-        items = "".join(f"<li><code>{html.escape(s.path)}</code>: {html.escape(s.reason)}</li>" for s in skipped)
-        skipped_html = f"<h2>Skipped files ({len(skipped)})</h2><ul>{items}</ul>"
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     badges = "".join(_badge(s, f"{n} {s}") for s, n in fleet.hosts_by_status.items() if n)
-    return (
+    yield (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>claude-preflight fleet: {len(runs)} hosts</title><style>{_STYLE}</style></head><body>"
         f'<h1>claude-preflight fleet</h1><p class="meta">{len(runs)} hosts, {len(cols)} checks · merged '
         f"{created} by claude-preflight {__version__} · hover a cell for its results</p>"
         f'<p class="counts">hosts by worst status: {badges}</p>'
-        f'<div class="wrap"><table class="fleet"><thead><tr><th class="host">host</th>{head}</tr></thead>'
-        f"<tbody>{rows}</tbody></table></div>"
+        f'<div class="wrap"><table class="fleet"><thead><tr><th class="host">host</th>{head}</tr></thead><tbody>'
+    )
+    cells: dict[tuple, str] = {}  # hosts with the same results in a check (the same Records) share the cell
+    for run in runs:
+        row = []
+        for column in cols:
+            key = (column.id, *map(id, run.by_check.get(column.id, ())))
+            cell = cells.get(key)
+            if cell is None:
+                cell = cells[key] = _cell(run, column)
+            row.append(cell)
+        yield f"<tr>{_host_header(run)}{''.join(row)}</tr>"
+    remediations = "".join(_remediation(c, c.example) for c in cols if c.example)
+    skipped_html = ""
+    if skipped:
+        items = "".join(f"<li><code>{html.escape(s.path)}</code>: {html.escape(s.reason)}</li>" for s in skipped)
+        skipped_html = f"<h2>Skipped files ({len(skipped)})</h2><ul>{items}</ul>"
+    yield (
+        "</tbody></table></div>"
         f"<h2>Remediation</h2>{remediations or '<p>Nothing to fix: no check warned or failed.</p>'}"
         f"{skipped_html}</body></html>\n"
     )
@@ -458,12 +511,12 @@ def main(argv: list[str]) -> int:
     fleet = Fleet.of(runs, skipped)
     outputs = []
     if args.html:
-        outputs.append((args.html, as_html(fleet)))
+        outputs.append((args.html, html_chunks(fleet)))
     if args.json:
-        outputs.append((args.json, json.dumps(as_json(fleet)) + "\n"))  # no indent: the C encoder
-    for path, text in outputs:
+        outputs.append((args.json, json_chunks(fleet)))  # no indent: the C encoder
+    for path, chunks in outputs:
         path.parent.mkdir(parents=True, exist_ok=True)
-        Env.write_atomically(path, [text.encode("utf-8")], 0o644)
+        Env.write_atomically(path, (chunk.encode("utf-8") for chunk in chunks), 0o644)
         print(f"wrote {path}")
     failing = fleet.hosts_by_status["fail"]
     print(f"{len(runs)} hosts: {failing} with a failing check, {len(skipped)} files skipped")
