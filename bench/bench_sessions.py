@@ -95,7 +95,7 @@ start = time.perf_counter()
 found = transcripts.transcripts(env, 10**7)
 scans = transcripts.scans(env, transcripts.recent(env, found, {days}), 1_000_000)
 print(f"{{time.perf_counter() - start:.3f}} {{len(scans)}} {{sum(s.bytes_read for s in scans)}} "
-      f"{{sum(len(s.errors) for s in scans)}} {{sum(1 for s in scans if s.tail and s.tail.torn)}} "
+      f"{{sum(e.repeats for s in scans for e in s.errors)}} {{sum(1 for s in scans if s.tail and s.tail.torn)}} "
       f"{{sum(1 for s in scans for i in s.images if max(i.width or 0, i.height or 0) > 2000)}}")
 """
 
