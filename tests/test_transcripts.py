@@ -52,7 +52,8 @@ def test_every_error_line_is_found_whatever_the_chunk_boundaries(tmp_path, line_
     assert len(scan.long_lines) == expected_long
 
 
-def test_the_parallel_scan_gives_the_serial_answer(tmp_path, monkeypatch):
+@pytest.mark.parametrize("cpus", [2, 3])
+def test_the_parallel_scan_gives_the_serial_answer(tmp_path, monkeypatch, cpus):
     env = Env(home=tmp_path, project=tmp_path)
     found = []
     for i, name in enumerate(sorted(FIXTURES.glob("*.jsonl")) * 3):
@@ -61,6 +62,6 @@ def test_the_parallel_scan_gives_the_serial_answer(tmp_path, monkeypatch):
         found.append(transcript_at(path))
     serial = transcripts._scan_many(env, found, 1_000_000)
     monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
     parallel = transcripts._scan_all(env, found, 1_000_000)
-    assert parallel == serial
+    assert parallel == serial and len(parallel._kept) == len(serial._kept) > 0

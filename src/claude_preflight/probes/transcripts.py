@@ -161,12 +161,7 @@ def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanLis
     # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own.
     shares = [found[i::workers] for i in range(workers)]
     done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
-    for share, scanned in zip(shares, done, strict=True):
-        scanned.found = share  # the transcripts do not travel back from a worker
-    merged = ScanList(found)
-    for i in range(len(found)):
-        merged.append(done[i % workers][i // workers])
-    return merged
+    return ScanList.interleaved(found, done)
 
 
 def _scan_many(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
@@ -191,14 +186,29 @@ class ScanList(Sequence):
         self._read = array("q")
 
     def append(self, done: Scan) -> None:
-        at = len(self._cwd)
         if not _clean(done):
-            self._kept[at] = replace(done, transcript=None)
-        index = self._cwd_at.setdefault(done.cwd, len(self._cwds))
+            self._kept[len(self._cwd)] = replace(done, transcript=None)
+        self._add(done.cwd, done.bytes_read)
+
+    def _add(self, cwd: str | None, bytes_read: int) -> None:
+        index = self._cwd_at.setdefault(cwd, len(self._cwds))
         if index == len(self._cwds):
-            self._cwds.append(done.cwd)
+            self._cwds.append(cwd)
         self._cwd.append(index)
-        self._read.append(done.bytes_read)
+        self._read.append(bytes_read)
+
+    @classmethod
+    def interleaved(cls, found: Sequence[Transcript], parts: list[ScanList]) -> ScanList:
+        """The scans of the shares found[0::n], found[1::n], ... (n = len(parts)) back in found's order, column by
+        column: no Scan is made for a clean transcript."""
+        merged = cls(found)
+        for i in range(len(found)):
+            part, j = parts[i % len(parts)], i // len(parts)
+            kept = part._kept.get(j)
+            if kept is not None:
+                merged._kept[i] = kept
+            merged._add(part._cwds[part._cwd[j]], part._read[j])
+        return merged
 
     def __len__(self) -> int:
         return len(self._cwd)
