@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import types
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,17 @@ def test_the_parallel_scan_gives_the_serial_answer(tmp_path, monkeypatch, cpus):
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
     parallel = transcripts._scan_all(env, found, 1_000_000)
     assert parallel == serial and len(parallel._kept) == len(serial._kept) > 0
+
+
+def test_parallel_shares_are_balanced_by_bytes_and_keep_the_listing_order():
+    """One huge transcript must not leave an interleaved share seconds behind the others (Pareto-sized histories)."""
+    mb = 1 << 20
+    sizes = [300 * mb, 1 * mb, 100 * mb, 100 * mb, 2 * mb, 100 * mb, 50 * mb, 50 * mb]
+    found = [types.SimpleNamespace(size=size) for size in sizes]
+    picks = transcripts._balanced(found, 2)
+    assert sorted(i for share in picks for i in share) == list(range(len(sizes)))
+    assert all(share == sorted(share) for share in picks)
+    costs = [sum(sizes[i] + transcripts.FILE_COST_BYTES for i in share) for share in picks]
+    costs[1] += transcripts.WORKER_START_BYTES  # the worker starts later
+    assert abs(costs[0] - costs[1]) < 100 * mb  # interleaved shares (every other one) differ by 137 MB here
+    assert 0 in picks[0]  # the largest goes to this process, which starts at once

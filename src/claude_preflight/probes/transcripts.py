@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
 import io
 import json
 import re
@@ -158,10 +159,36 @@ def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanLis
     total = found.total_size if isinstance(found, TranscriptView) else sum(t.size for t in found)
     if workers < 2 or total < PARALLEL_BYTES:
         return _scan_many(env, found, line_limit)
-    # The other CPUs take interleaved shares (that balances the sizes) while this process scans its own.
-    shares = [found[i::workers] for i in range(workers)]
+    # The other CPUs take shares of about equal bytes while this process scans its own.
+    picks = _balanced(found, workers)
+    shares = [_pick(found, indices) for indices in picks]
     done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
-    return ScanList.interleaved(found, done)
+    return ScanList.gathered(found, picks, done)
+
+
+FILE_COST_BYTES = 64 * 1024  # opening a transcript and reading its end cost about as much as scanning 64 kB
+WORKER_START_BYTES = 64 << 20  # a worker process starts about 60 ms after this one begins its share
+
+
+def _balanced(found: Sequence[Transcript], count: int) -> list[list[int]]:
+    """`count` lists of indices into found, of about equal cost (largest first to the least loaded: one huge
+    transcript would leave an interleaved share a second behind), each in found's order. The first share is this
+    process's: the workers start later."""
+    sizes = found.base.sizes if isinstance(found, TranscriptView) else None
+    size_of = (lambda i: sizes[found.indices[i]]) if sizes is not None else (lambda i: found[i].size)
+    loads = [(0 if n == 0 else WORKER_START_BYTES, n) for n in range(count)]
+    picks: list[list[int]] = [[] for _ in range(count)]
+    for index in sorted(range(len(found)), key=size_of, reverse=True):
+        load, n = heapq.heappop(loads)
+        picks[n].append(index)
+        heapq.heappush(loads, (load + size_of(index) + FILE_COST_BYTES, n))
+    return [sorted(indices) for indices in picks]
+
+
+def _pick(found: Sequence[Transcript], indices: list[int]) -> Sequence[Transcript]:
+    if isinstance(found, TranscriptView):
+        return TranscriptView(found.base, array("I", (found.indices[i] for i in indices)))
+    return [found[i] for i in indices]
 
 
 def _scan_many(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
@@ -198,12 +225,16 @@ class ScanList(Sequence):
         self._read.append(bytes_read)
 
     @classmethod
-    def interleaved(cls, found: Sequence[Transcript], parts: list[ScanList]) -> ScanList:
-        """The scans of the shares found[0::n], found[1::n], ... (n = len(parts)) back in found's order, column by
-        column: no Scan is made for a clean transcript."""
+    def gathered(cls, found: Sequence[Transcript], picks: list[list[int]], parts: list[ScanList]) -> ScanList:
+        """The scans of shares of found (part n scanned found[i] for i in picks[n], in that order) back in found's
+        order, column by column: no Scan is made for a clean transcript."""
+        where = [(0, 0)] * len(found)
+        for n, indices in enumerate(picks):
+            for j, i in enumerate(indices):
+                where[i] = (n, j)
         merged = cls(found)
-        for i in range(len(found)):
-            part, j = parts[i % len(parts)], i // len(parts)
+        for i, (n, j) in enumerate(where):
+            part = parts[n]
             kept = part._kept.get(j)
             if kept is not None:
                 merged._kept[i] = kept
