@@ -176,3 +176,32 @@ def test_records_behave_like_dataclasses():
     loose = Loose()
     loose.a = 4
     assert loose == Loose(4) and Loose.__hash__ is None
+
+
+def test_scan_workers_are_the_runs_children_and_stop_with_it():
+    """Ctrl-C or SIGTERM (children.stop_all) ends a parallel scan's worker processes too, not only the check."""
+    import threading
+    import time
+
+    from claude_preflight import children, workers
+
+    children.reset()
+    outcome: list[object] = []
+
+    def scan() -> None:
+        try:
+            outcome.append(workers.map_in_processes(time.sleep, [(0,), (60,)], None))
+        except Exception as exc:  # noqa: BLE001 - the worker was killed: that is the point
+            outcome.append(exc)
+
+    thread = threading.Thread(target=scan, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not children._live and time.monotonic() < deadline:
+        time.sleep(0.01)
+    [pid] = list(children._live)
+    children.stop_all()
+    thread.join(20)
+    children.reset()
+    assert not thread.is_alive() and isinstance(outcome[0], RuntimeError)
+    assert not os.path.exists(f"/proc/{pid}")  # killed and reaped

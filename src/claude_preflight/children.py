@@ -105,6 +105,18 @@ def release(proc: subprocess.Popen) -> None:
             _subreaper(False)
 
 
+def done(proc: subprocess.Popen) -> None:
+    """proc ended on its own and was waited for (a scan worker that started nothing): no longer the run's, with
+    none of release()'s search for descendants; one still running is released."""
+    if proc.poll() is None:
+        release(proc)
+        return
+    with _lock:
+        _live.pop(proc.pid, None)
+        if not _live:
+            _subreaper(False)
+
+
 def stop_all() -> None:
     """The run is ending or interrupted: start nothing more, kill everything started."""
     cancelled.set()

@@ -15,18 +15,22 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from claude_preflight import children
+
 
 def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], timeout: float | None) -> list[Any]:
-    """[function(*share) for share in shares], the first share here and each other one in its own process."""
+    """[function(*share) for share in shares], the first share here and each other one in its own process.
+
+    The workers are the run's children (children.spawn): Ctrl-C and SIGTERM stop them with everything else."""
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     started = []
     try:
         for share in shares[1:]:
-            worker = subprocess.Popen(
+            worker = children.spawn(
                 [sys.executable, "-m", "claude_preflight.workers"],
+                environment,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                env=environment,
             )
             started.append(worker)
             assert worker.stdin is not None
@@ -43,9 +47,7 @@ def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], time
         return results
     finally:
         for worker in started:
-            if worker.poll() is None:
-                worker.kill()
-                worker.wait()
+            children.done(worker)  # killed and reaped if still running (an error, Ctrl-C)
 
 
 def _serve() -> None:
