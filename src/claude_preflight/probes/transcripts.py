@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import heapq
 import io
 import json
 import re
@@ -160,32 +159,51 @@ def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanLis
     if workers < 2 or total < PARALLEL_BYTES:
         return _scan_many(env, found, line_limit)
     # The other CPUs take shares of about equal bytes while this process scans its own.
-    picks = _balanced(found, workers)
-    shares = [_pick(found, indices) for indices in picks]
+    share_of = _balanced(found, workers)
+    shares = [_pick(found, indices) for indices in _picks(share_of, workers)]
     done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
-    return ScanList.gathered(found, picks, done)
+    return ScanList.gathered(found, share_of, done)
 
 
 FILE_COST_BYTES = 64 * 1024  # opening a transcript and reading its end cost about as much as scanning 64 kB
 WORKER_START_BYTES = 64 << 20  # a worker process starts about 60 ms after this one begins its share
 
 
-def _balanced(found: Sequence[Transcript], count: int) -> list[list[int]]:
-    """`count` lists of indices into found, of about equal cost (largest first to the least loaded: one huge
-    transcript would leave an interleaved share a second behind), each in found's order. The first share is this
-    process's: the workers start later."""
+def _balanced(found: Sequence[Transcript], count: int) -> array:
+    """Which of `count` shares each transcript goes to (one byte each: 100k sessions hold no list of them), the
+    shares of about equal cost: the big transcripts largest first to the least loaded share (one huge transcript
+    would leave an interleaved share a second behind), then the rest in order to the least loaded. Share 0 is
+    this process's: the workers start later."""
     sizes = found.base.sizes if isinstance(found, TranscriptView) else None
     size_of = (lambda i: sizes[found.indices[i]]) if sizes is not None else (lambda i: found[i].size)
-    loads = [(0 if n == 0 else WORKER_START_BYTES, n) for n in range(count)]
-    picks: list[list[int]] = [[] for _ in range(count)]
-    for index in sorted(range(len(found)), key=size_of, reverse=True):
-        load, n = heapq.heappop(loads)
+    loads = [0 if n == 0 else WORKER_START_BYTES for n in range(count)]
+    share_of = array("B", bytes(len(found)))
+    total = sum(size_of(i) for i in range(len(found)))
+    big = [i for i in range(len(found)) if size_of(i) > total // (count * 64)]  # a few hundred at most
+
+    def give(index: int) -> None:
+        n = loads.index(min(loads))
+        share_of[index] = n
+        loads[n] += size_of(index) + FILE_COST_BYTES
+
+    for index in sorted(big, key=size_of, reverse=True):
+        give(index)
+    chosen = set(big)
+    for index in range(len(found)):
+        if index not in chosen:
+            give(index)
+    return share_of
+
+
+def _picks(share_of: array, count: int) -> list[array]:
+    """The indices of each share, in found's order."""
+    picks = [array("I") for _ in range(count)]
+    for index, n in enumerate(share_of):
         picks[n].append(index)
-        heapq.heappush(loads, (load + size_of(index) + FILE_COST_BYTES, n))
-    return [sorted(indices) for indices in picks]
+    return picks
 
 
-def _pick(found: Sequence[Transcript], indices: list[int]) -> Sequence[Transcript]:
+def _pick(found: Sequence[Transcript], indices: array) -> Sequence[Transcript]:
     if isinstance(found, TranscriptView):
         return TranscriptView(found.base, array("I", (found.indices[i] for i in indices)))
     return [found[i] for i in indices]
@@ -225,16 +243,13 @@ class ScanList(Sequence):
         self._read.append(bytes_read)
 
     @classmethod
-    def gathered(cls, found: Sequence[Transcript], picks: list[list[int]], parts: list[ScanList]) -> ScanList:
-        """The scans of shares of found (part n scanned found[i] for i in picks[n], in that order) back in found's
-        order, column by column: no Scan is made for a clean transcript."""
-        where = [(0, 0)] * len(found)
-        for n, indices in enumerate(picks):
-            for j, i in enumerate(indices):
-                where[i] = (n, j)
-        merged = cls(found)
-        for i, (n, j) in enumerate(where):
-            part = parts[n]
+    def gathered(cls, found: Sequence[Transcript], share_of: array, parts: list[ScanList]) -> ScanList:
+        """The scans of shares of found (part n scanned, in found's order, the transcripts i with share_of[i] == n)
+        back in found's order, column by column: no Scan is made for a clean transcript."""
+        merged, taken = cls(found), [0] * len(parts)
+        for i, n in enumerate(share_of):
+            part, j = parts[n], taken[n]
+            taken[n] += 1
             kept = part._kept.get(j)
             if kept is not None:
                 merged._kept[i] = kept
@@ -243,6 +258,10 @@ class ScanList(Sequence):
 
     def __len__(self) -> int:
         return len(self._cwd)
+
+    @property
+    def bytes_read(self) -> int:
+        return sum(self._read)
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
