@@ -12,7 +12,9 @@ def _all(env, policy):
 
 
 def _recent_scans(env, policy):
-    return transcripts.recent_scans(env, policy.scan_max_entries, policy.session_days, policy.line_limit_bytes)
+    return transcripts.recent_scans(
+        env, policy.scan_max_entries, policy.session_days, policy.line_limit_bytes, policy.check_timeout_s
+    )
 
 
 def _indexes(env, policy):

@@ -205,3 +205,31 @@ def test_scan_workers_are_the_runs_children_and_stop_with_it():
     children.reset()
     assert not thread.is_alive() and isinstance(outcome[0], RuntimeError)
     assert not os.path.exists(f"/proc/{pid}")  # killed and reaped
+
+
+def test_scan_workers_end_at_the_checks_timeout(tmp_path, monkeypatch):
+    """The session checks pass their timeout down to the parallel scan, whose workers are killed and reaped at it
+    (before, they had no deadline: a check that timed out left them scanning)."""
+    import subprocess
+    import time
+
+    from claude_preflight.checks import test_sessions
+
+    from claude_preflight import children, workers
+    from claude_preflight.policy import Policy
+
+    make_history(tmp_path)
+    env = Env(home=tmp_path, project=tmp_path)
+    asked = []
+    monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(Env, "map_in_processes", lambda self, f, shares, timeout=None: asked.append(timeout) or [
+        f(*share) for share in shares
+    ])  # fmt: skip
+    test_sessions._recent_scans(env, Policy.from_strings({"check_timeout_s": "7"}))
+    assert asked == [7.0]
+
+    children.reset()
+    with pytest.raises(subprocess.TimeoutExpired):
+        workers.map_in_processes(time.sleep, [(0,), (60,)], 0.5)
+    assert not children._live  # the worker was killed and reaped

@@ -300,11 +300,13 @@ class Env:
     def cpu_count() -> int:
         return os.cpu_count() or 1
 
-    def map_in_processes(self, function, shares: list[tuple]) -> list:
-        """[function(*share) for share in shares], spread over processes (see workers.py), within the run's time."""
+    def map_in_processes(self, function, shares: list[tuple], timeout: float | None = None) -> list:
+        """[function(*share) for share in shares], spread over processes (see workers.py), within `timeout` and
+        the run's time."""
         from claude_preflight import workers
 
-        return workers.map_in_processes(function, shares, self.this_run.remaining())
+        bounds = [t for t in (timeout, self.this_run.remaining()) if t is not None]
+        return workers.map_in_processes(function, shares, min(bounds) if bounds else None)
 
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod

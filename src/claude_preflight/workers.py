@@ -12,6 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,7 +22,9 @@ from claude_preflight import children
 def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], timeout: float | None) -> list[Any]:
     """[function(*share) for share in shares], the first share here and each other one in its own process.
 
-    The workers are the run's children (children.spawn): Ctrl-C and SIGTERM stop them with everything else."""
+    `timeout` bounds the whole map: a worker not done by then is killed and subprocess.TimeoutExpired raised. The
+    workers are the run's children (children.spawn): Ctrl-C and SIGTERM stop them with everything else."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     started = []
     try:
@@ -40,7 +43,8 @@ def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], time
             worker.stdin = None  # communicate() below only reads
         results = [function(*shares[0])] if shares else []
         for worker in started:
-            output, _ = worker.communicate(timeout=timeout)
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            output, _ = worker.communicate(timeout=left)
             if worker.returncode != 0:
                 raise RuntimeError(f"worker process exited with {worker.returncode}")
             results.append(pickle.loads(output))

@@ -66,13 +66,14 @@ def largest(found: Sequence[Transcript], count: int) -> list[Transcript]:
     return sorted(found, key=lambda t: -t.size)[:count]
 
 
-def recent_scans(env: Env, limit: int, days: float, line_limit: int) -> list[Scan]:
-    """The scans of the recent transcripts, once per run: every session check asks for the same list."""
+def recent_scans(env: Env, limit: int, days: float, line_limit: int, timeout: float | None = None) -> list[Scan]:
+    """The scans of the recent transcripts, once per run: every session check asks for the same list. A parallel
+    scan's worker processes are killed at `timeout` (the check's own)."""
     return once_per_run(
         "recent-scans",
         env,
         (limit, days, line_limit),
-        lambda: scans(env, recent(env, transcripts(env, limit), days), line_limit),
+        lambda: scans(env, recent(env, transcripts(env, limit), days), line_limit, timeout),
     )
 
 
@@ -148,12 +149,12 @@ CLEAN_TAIL = Tail(False, 0, ())
 PARALLEL_BYTES = 256 << 20  # above this, a scan is spread over the CPUs (one process each)
 
 
-def scans(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
-    """Scan each transcript (big histories on several CPUs)."""
-    return _scan_all(env, found, line_limit)
+def scans(env: Env, found: Sequence[Transcript], line_limit: int, timeout: float | None = None) -> ScanList:
+    """Scan each transcript (big histories on several CPUs, whose processes end at `timeout`)."""
+    return _scan_all(env, found, line_limit, timeout)
 
 
-def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
+def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int, timeout: float | None = None) -> ScanList:
     workers = min(env.cpu_count(), 4)
     total = found.total_size if isinstance(found, TranscriptView) else sum(t.size for t in found)
     if workers < 2 or total < PARALLEL_BYTES:
@@ -161,7 +162,7 @@ def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanLis
     # The other CPUs take shares of about equal bytes while this process scans its own.
     share_of = _balanced(found, workers)
     shares = [_pick(found, indices) for indices in _picks(share_of, workers)]
-    done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares])
+    done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares], timeout)
     return ScanList.gathered(found, share_of, done)
 
 
