@@ -73,7 +73,7 @@ def test_parallel_shares_are_balanced_by_bytes_and_keep_the_listing_order():
     mb = 1 << 20
     sizes = [300 * mb, 1 * mb, 100 * mb, 100 * mb, 2 * mb, 100 * mb, 50 * mb, 50 * mb]
     found = [types.SimpleNamespace(size=size) for size in sizes]
-    picks = transcripts._picks(transcripts._balanced(found, 2), 2)
+    picks = transcripts._picks(transcripts._balanced(found, 2, sum(sizes)), 2)
     assert sorted(i for share in picks for i in share) == list(range(len(sizes)))
     assert all(list(share) == sorted(share) for share in picks)
     costs = [sum(sizes[i] + transcripts.FILE_COST_BYTES for i in share) for share in picks]

@@ -142,9 +142,13 @@ def load(
         )
         record = shared.get(fields)
         if record is None:
-            # The fleet view shows summaries; the evidence stays in each host's own report.
-            record = shared[fields] = Record(*fields[:6], evidence=[], remediation=fields[6], docs=fields[7],
-                                             duration_s=0.0)  # fmt: skip
+            check_id, title, family, target, status, summary, remediation, docs = fields
+            record = shared[fields] = Record(
+                id=check_id, title=title, family=family, target=target, status=status, summary=summary,
+                remediation=remediation, docs=docs,
+                evidence=[],  # the fleet view shows summaries; the evidence stays in each host's own report
+                duration_s=0.0,
+            )  # fmt: skip
         results.append(record)
     host = {k: redact(v) if isinstance(v, str) else None for k, v in document["host"].items()}
     return HostRun(host.get("label") or host["hostname"], shown(path), host, redact(document["created"]), results)

@@ -174,6 +174,10 @@ class TranscriptView(Sequence):
         mtimes = self.base.mtimes
         return TranscriptView(self.base, array("I", sorted(self.indices, key=lambda i: -mtimes[i])))
 
+    def size(self, index: int) -> int:
+        """The size of the transcript at `index`, without making it."""
+        return self.base.sizes[self.indices[index]]
+
     @property
     def total_size(self) -> int:
         sizes = self.base.sizes

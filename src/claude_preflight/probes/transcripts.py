@@ -17,7 +17,7 @@ import stat
 import struct
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from claude_preflight.env import Env
@@ -160,7 +160,7 @@ def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int, timeout: f
     if workers < 2 or total < PARALLEL_BYTES:
         return _scan_many(env, found, line_limit)
     # The other CPUs take shares of about equal bytes while this process scans its own.
-    share_of = _balanced(found, workers)
+    share_of = _balanced(found, workers, total)
     shares = [_pick(found, indices) for indices in _picks(share_of, workers)]
     done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares], timeout)
     return ScanList.gathered(found, share_of, done)
@@ -170,16 +170,14 @@ FILE_COST_BYTES = 64 * 1024  # opening a transcript and reading its end cost abo
 WORKER_START_BYTES = 64 << 20  # a worker process starts about 60 ms after this one begins its share
 
 
-def _balanced(found: Sequence[Transcript], count: int) -> array:
+def _balanced(found: Sequence[Transcript], count: int, total: int) -> array:
     """Which of `count` shares each transcript goes to (one byte each: 100k sessions hold no list of them), the
     shares of about equal cost: the big transcripts largest first to the least loaded share (one huge transcript
     would leave an interleaved share a second behind), then the rest in order to the least loaded. Share 0 is
-    this process's: the workers start later."""
-    sizes = found.base.sizes if isinstance(found, TranscriptView) else None
-    size_of = (lambda i: sizes[found.indices[i]]) if sizes is not None else (lambda i: found[i].size)
+    this process's: the workers start later. `total` is the bytes of all of found."""
+    size_of = _size_of(found)
     loads = [0 if n == 0 else WORKER_START_BYTES for n in range(count)]
     share_of = array("B", bytes(len(found)))
-    total = sum(size_of(i) for i in range(len(found)))
     big = [i for i in range(len(found)) if size_of(i) > total // (count * 64)]  # a few hundred at most
 
     def give(index: int) -> None:
@@ -202,6 +200,11 @@ def _picks(share_of: array, count: int) -> list[array]:
     for index, n in enumerate(share_of):
         picks[n].append(index)
     return picks
+
+
+def _size_of(found: Sequence[Transcript]) -> Callable[[int], int]:
+    """The size of found[index] by index: from a TranscriptView's size column, without making the Transcript."""
+    return found.size if isinstance(found, TranscriptView) else (lambda index: found[index].size)
 
 
 def _pick(found: Sequence[Transcript], indices: array) -> Sequence[Transcript]:
@@ -295,12 +298,8 @@ def notable(scans: Sequence[Scan], min_size: int | None = None) -> Iterator[Scan
         return
     at = set(scans._kept)
     if min_size is not None:
-        sizes = scans.found.base.sizes if isinstance(scans.found, TranscriptView) else None
-        indices = scans.found.indices if sizes is not None else range(len(scans))
-        for index, source in enumerate(indices):
-            size = sizes[source] if sizes is not None else scans.found[index].size
-            if size > min_size:
-                at.add(index)
+        size_of = _size_of(scans.found)
+        at.update(index for index in range(len(scans)) if size_of(index) > min_size)
     for index in sorted(at):
         yield scans[index]
 
@@ -342,8 +341,8 @@ class _Scanner:
 
     def __init__(self, handle, transcript: Transcript, line_limit: int) -> None:
         self.handle, self.transcript, self.line_limit = handle, transcript, line_limit
-        self.errors: dict[tuple, ErrorLine] = {}  # (final, status, text) -> its lines
-        self.error_at: dict[tuple, int] = {}  # -> the offset of the first of them
+        # (final, status, text) -> the offset of the first such line, and the ErrorLine that stands for them all
+        self.errors: dict[tuple, tuple[int, ErrorLine]] = {}
         self.long_lines: list[LongLine] = []
         self.images: dict[int, Image] = {}
         self.cwd: str | None = None
@@ -383,7 +382,7 @@ class _Scanner:
         return Scan(
             self.transcript,
             self.cwd,
-            tuple(self.errors[key] for key in sorted(self.errors, key=self.error_at.__getitem__)),  # file order
+            tuple(line for _, line in sorted(self.errors.values(), key=lambda found: found[0])),  # file order
             tuple(self.long_lines),
             tuple(self.images.values()),
             _tail(self.handle, offset, self.line_limit, end),
@@ -406,8 +405,7 @@ class _Scanner:
                 if error:
                     key = (error.final, error.status, error.text)
                     seen = self.errors.get(key)
-                    self.errors[key] = error if seen is None else seen.again(error)
-                    self.error_at.setdefault(key, base + line_start)
+                    self.errors[key] = (base + line_start, error) if seen is None else (seen[0], seen[1].again(error))
                 at = data.find(marker, line_end, end)
         self._images(data, base, start, end)
 
