@@ -103,13 +103,31 @@ class ApiServer(ThreadingHTTPServer):
 
     def __init__(self, context: ssl.SSLContext | None) -> None:
         super().__init__(("127.0.0.1", 0), ApiHandler)
-        if context is not None:
-            self.socket = context.wrap_socket(self.socket, server_side=True)
+        self.context = context
         self.seen_keys: list[str] = []
         self.posted: list[dict] = []
         self.delay = 0.0
+        self.handshakes_to_cut = 0  # that many connections are closed after the ClientHello, as a firewall does
+        self._lock = threading.Lock()
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
+
+    def finish_request(self, request, client_address) -> None:
+        """Each connection's TLS handshake runs in its own thread, as in a real server (not one at a time in the
+        accepting thread)."""
+        if self.context is None:
+            return super().finish_request(request, client_address)
+        with self._lock:
+            cut, self.handshakes_to_cut = self.handshakes_to_cut > 0, max(0, self.handshakes_to_cut - 1)
+        request.settimeout(10)
+        try:
+            if cut:
+                request.recv(4096)
+                return
+            with self.context.wrap_socket(request, server_side=True) as tls:
+                super().finish_request(tls, client_address)
+        except OSError:  # the client gave up on the handshake (an untrusted certificate): nothing to serve
+            pass
 
     @property
     def port(self) -> int:

@@ -44,7 +44,7 @@ def closed_port() -> int:
 
 def make_env(tmp_path: Path, **environ: str) -> Env:
     home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
+    home.mkdir(parents=True, exist_ok=True)
     return Env(home=home, project=tmp_path, environ={"PATH": os.environ["PATH"], **environ})
 
 
@@ -102,6 +102,56 @@ def test_untrusted_certificate_fails_naming_the_issuer(tmp_path, api):
     assert check("network.api-key", env).status is Status.FAIL
     trusted = check("network.tls", api_env(tmp_path, api, "ok"))
     assert trusted.status is Status.OK and "NODE_EXTRA_CA_CERTS" in trusted.summary
+
+
+def cut_survey(tmp_path, api, cuts: int) -> network.Survey:
+    """A real survey of the API whose first `cuts` connections a firewall closes after the ClientHello."""
+    server, _ = api
+    server.handshakes_to_cut = cuts
+    try:
+        env = make_env(tmp_path, ANTHROPIC_BASE_URL=f"https://localhost:{server.port}")
+        return network.survey(env, FAST)
+    finally:
+        server.handshakes_to_cut = 0
+
+
+def test_a_cut_handshake_is_not_an_untrusted_certificate(tmp_path, api):
+    """Every handshake cut: the certificate was never seen, so TLS says nothing of trust, and latency names the cut
+    (Node's 'Client network socket disconnected before secure TLS connection was established')."""
+    from claude_preflight.probes.network import ca_file
+    from claude_preflight.rules.network import evaluate_latency, evaluate_tls
+
+    cut = cut_survey(tmp_path, api, cuts=100)
+    assert [(x.error_phase, x.untrusted) for x in cut.samples] == [("tls", False)] * FAST.latency_samples
+    ca = ca_file(make_env(tmp_path), FAST.config_max_bytes)
+    tls = evaluate_tls(cut, ca, keychain=("O=Other Corp",))
+    assert tls.status is Status.SKIP and "did not complete" in tls.summary, tls.text()
+    latency = evaluate_latency(cut, FAST)
+    assert latency.status is Status.FAIL and "firewall, VPN or proxy cut it" in latency.remediation, latency.text()
+    assert "NODE_EXTRA_CA_CERTS" not in latency.remediation
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin"])
+def test_one_cut_handshake_among_the_samples_does_not_hide_the_certificate(tmp_path, api, platform):
+    """The CI failure of stop 23: the first sample's handshake was cut, the others saw the certificate. The verdict
+    comes from the certificate: untrusted (linux), or trusted by the Keychain (a Mac that holds the CA)."""
+    from claude_preflight.net import certificate_subject
+    from claude_preflight.probes.network import ca_file
+    from claude_preflight.rules.network import evaluate_latency, evaluate_tls
+
+    server, ca_pem = api
+    cut = cut_survey(tmp_path / "cut", api, cuts=100).samples[0]
+    untrusted = cut_survey(tmp_path / "seen", api, cuts=0)
+    untrusted.samples[0:1] = [cut]  # the cut first, as the CI run saw it
+    untrusted.platform = platform
+    keychain = (certificate_subject(ca_pem.read_text()),) if platform == "darwin" else None
+    tls = evaluate_tls(untrusted, ca_file(make_env(tmp_path), FAST.config_max_bytes), keychain)
+    if platform == "darwin":
+        assert tls.status is Status.OK and "in the macOS Keychain" in tls.summary, tls.text()
+    else:
+        assert tls.status is Status.FAIL and "Preflight Test Corp" in tls.summary, tls.text()
+    latency = evaluate_latency(untrusted, FAST)
+    assert latency.status is Status.FAIL and "certificate verify failed" in latency.summary, latency.text()
 
 
 def test_latency_phases_direct_and_slow(tmp_path, api):

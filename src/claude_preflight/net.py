@@ -44,6 +44,7 @@ class Exchange:
     events: list[tuple[float, str]] = field(default_factory=list)  # (seconds since start, SSE event name)
     error_phase: str | None = None
     error: str | None = None
+    untrusted: bool = False  # the TLS handshake failed on the server's certificate (not a cut or a timeout)
     issuer: str | None = None  # of an untrusted server certificate
 
     @property
@@ -237,6 +238,7 @@ def exchange(
             try:
                 sock = watchdog.watch(tls_context(extra_ca).wrap_socket(sock, server_hostname=host))
             except ssl.SSLCertVerificationError as exc:
+                x.untrusted = True
                 x.issuer = _issuer(_fetch_unverified_cert(lambda: _reconnect(url, environ, timeout), host))
                 raise _Phase("tls", exc) from exc
             except (OSError, ssl.SSLError) as exc:

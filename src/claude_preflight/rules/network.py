@@ -185,6 +185,13 @@ def _phase_advice(x: Exchange, platform: str = "linux") -> str:
             "The proxy in HTTPS_PROXY/https_proxy does not answer or refuses the tunnel. Check it, or bypass it for "
             "this host:\n  export NO_PROXY=api.anthropic.com"
         )
+    if phase == "tls" and not x.untrusted:
+        return (
+            "The connection closed before the TLS handshake ended: a firewall, VPN or proxy cut it. Claude Code "
+            "fails such requests with 'Client network socket disconnected before secure TLS connection was "
+            "established' (ECONNRESET) and retries them. If a proxy is required here, set it for Claude Code "
+            "in your shell profile:\n  export HTTPS_PROXY=http://proxy.example:8080"
+        )
     if phase == "tls":
         return (
             "The TLS handshake failed. Behind a TLS-inspecting proxy, export its CA certificate in your shell "
@@ -269,8 +276,8 @@ def evaluate_key(s: Survey) -> Result:
 
 def evaluate_latency(s: Survey, policy: Policy) -> Result:
     failed = [x for x in s.samples if not x.ok]
-    if len(failed) == len(s.samples):
-        return _failed_phase(failed[0], s.base, s.platform)
+    if len(failed) == len(s.samples):  # an untrusted certificate says more than a cut among the samples
+        return _failed_phase(next((x for x in failed if x.untrusted), failed[0]), s.base, s.platform)
     times = sorted(x.first_byte_s for x in s.samples if x.ok)
     median, spread = statistics.median(times), times[-1] - times[0]
     x = next(x for x in s.samples if x.ok)
@@ -352,11 +359,18 @@ def evaluate_tls(s: Survey, ca: CaFile, keychain: tuple[str, ...] | None = None)
     """`keychain`: subjects of the macOS Keychain's certificates (None: not a Mac, or not readable)."""
     if not s.base.startswith("https://"):
         return skip(f"{s.base} is not https")
-    x = next((x for x in s.samples if x.ok), s.samples[0] if s.samples else None)
+    # The most telling sample: one that got through, else one the certificate stopped (a cut handshake among
+    # them is the network's doing, not the certificate's).
+    x = next((x for x in s.samples if x.ok), None) or next((x for x in s.samples if x.untrusted), None)
+    x = x or (s.samples[0] if s.samples else None)
     if x is None:
         return skip("no request was made")
     trust = f"system trust + NODE_EXTRA_CA_CERTS ({ca.path})" if ca.state == "ok" else "system trust"
-    if x.error_phase == "tls" and keychain and x.issuer in keychain:
+    if x.error_phase == "tls" and not x.untrusted:
+        return skip(
+            f"the TLS handshake did not complete ({x.error}): the certificate was not seen; see network.latency"
+        )
+    if x.untrusted and keychain and x.issuer in keychain:
         return ok(
             f"the TLS certificate of {s.base} is issued by a CA in the macOS Keychain",
             f"{s.base}: {x.error}",
@@ -364,7 +378,7 @@ def evaluate_tls(s: Survey, ca: CaFile, keychain: tuple[str, ...] | None = None)
             "Claude Code trusts the OS store as well as its bundled roots; claude-preflight's own TLS client "
             "does not read the Keychain, hence the error above",
         )
-    if x.error_phase == "tls" and keychain is not None:
+    if x.untrusted and keychain is not None:
         who = f" issued by {x.issuer}" if x.issuer else ""
         return fail(
             f"the TLS certificate of {s.base} is not trusted{who}",
@@ -375,7 +389,7 @@ def evaluate_tls(s: Survey, ca: CaFile, keychain: tuple[str, ...] | None = None)
             f"UNABLE_TO_VERIFY_LEAF_SIGNATURE. {KEYCHAIN_CA}",
             docs=DOCS_NET,
         )
-    if x.error_phase == "tls":
+    if x.untrusted:
         who = f" issued by {x.issuer}" if x.issuer else ""
         return fail(
             f"the TLS certificate of {s.base} is not trusted{who}",
