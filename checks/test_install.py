@@ -24,7 +24,7 @@ def test_known_bad_version(env, policy):
     return rules.evaluate_known_bad(_running(env, policy), install.known_bad(), env.platform)
 
 
-@check("install.node")
+@check("install.node", early=True)
 def test_node(env, policy):
     commands = [
         s.config.get("command", "") for s in mcp.discover(env, policy.config_max_bytes) if isinstance(s.config, dict)

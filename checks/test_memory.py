@@ -32,7 +32,7 @@ def test_cgroup_limit(env, policy):
     return evaluate_cgroup(memory.cgroup_memory(env), policy)
 
 
-@check("memory.oom-kills")
+@check("memory.oom-kills", early=True)
 def test_oom_kills(env, policy):
     if env.platform == "darwin":
         return evaluate_jetsam(macos.jetsam(env, policy.probe_timeout_s, policy.recent_session_days))

@@ -91,3 +91,68 @@ def test_discovery_with_nothing_found_skips_and_an_error_is_an_internal_error():
     assert isinstance(target, NoTarget) and target.id == "discovery-error"
     result = run_check(LOCAL, lambda: ok("never"), timeout=5, target=target)
     assert result.status is Status.ERROR and "no table" in result.text()
+
+
+def early_spec(function, check_id: str = "x.early", network: bool = False) -> CheckSpec:
+    return CheckSpec(CheckInfo(check_id, "x", "t", "c", "https://d", network=network), function=function, early=True)
+
+
+def test_an_early_check_starts_at_once_and_its_result_is_taken_at_its_turn(tmp_path):
+    from claude_preflight.checking import run, start_early
+    from claude_preflight.env import Env
+    from claude_preflight.policy import Policy
+
+    env, started = Env(home=tmp_path, project=tmp_path), threading.Event()
+
+    def check(env, policy):
+        started.set()
+        return ok("early")
+
+    spec = early_spec(check)
+    start_early([spec], env, Policy())
+    assert started.wait(5)  # ran before anyone asked for it
+    assert run(spec, env, Policy()) == ok("early")
+    assert "x.early" not in env.this_run.early  # taken once: a second run runs the check again
+    started.clear()
+    assert run(spec, env, Policy()) == ok("early") and started.is_set()
+
+
+def test_an_early_check_keeps_every_containment(tmp_path):
+    """Its exception is its internal error, and its timeout counts from when it started: a check stuck since
+    the run began is not given its whole timeout again at its turn."""
+    from claude_preflight.checking import run, start_early
+    from claude_preflight.env import Env
+    from claude_preflight.policy import Policy
+
+    env, gate = Env(home=tmp_path, project=tmp_path), threading.Event()
+
+    def boom(env, policy):
+        raise ValueError("early boom")
+
+    stuck = early_spec(lambda env, policy: gate.wait(), "x.stuck")
+    policy = Policy(check_timeout_s=0.5)
+    try:
+        start_early([early_spec(boom), stuck], env, policy)
+        time.sleep(0.6)  # past the stuck check's timeout
+        begin = time.monotonic()
+        result = run(stuck, env, policy)
+        assert result.status is Status.ERROR and "timed out after 0.5 s" in result.summary
+        assert time.monotonic() - begin < 0.45  # no second wait of 0.5 s
+        assert "early boom" in run(early_spec(boom), env, policy).summary
+    finally:
+        gate.set()
+
+
+def test_an_early_check_that_would_not_run_is_not_started(tmp_path):
+    """--offline and another platform's checks are left to `run`, which skips them and says why."""
+    from claude_preflight.checking import run, start_early
+    from claude_preflight.env import Env
+    from claude_preflight.policy import Policy
+
+    ran = []
+    env = Env(home=tmp_path, project=tmp_path)
+    online = early_spec(lambda env, policy: ran.append("net") or ok("x"), "x.net", network=True)
+    windows_only = early_spec(lambda env, policy: ran.append("win") or ok("x"), "windows.path")
+    start_early([online, windows_only], env, Policy(offline=True))
+    assert env.this_run.early == {} and ran == []
+    assert run(online, env, Policy(offline=True)).status is Status.SKIP

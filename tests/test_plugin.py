@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -412,3 +413,40 @@ def test_json_host_names_the_platform_the_run_judged(pytester, healthy, tmp_path
     document = json.loads(out.read_text())
     jsonschema.validate(document, SCHEMA)
     assert document["host"]["platform"] == "darwin" and document["host"]["system"].startswith("Linux")
+
+
+WAIT_FOR_NODE = """
+import os, time
+MARK, SEEN, WAIT = {mark!r}, {seen!r}, {wait!r}
+def pytest_runtest_setup(item):
+    if not os.path.exists(SEEN):  # the first check: has install.node's `node --version` started already?
+        deadline = time.monotonic() + WAIT
+        while not os.path.exists(MARK) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        open(SEEN, "w").write(str(os.path.exists(MARK)))
+"""
+
+
+@pytest.mark.parametrize("selected", [True, False])
+def test_node_is_asked_its_version_when_the_run_starts_and_only_if_install_node_runs(
+    pytester, healthy, monkeypatch, selected
+):
+    """install.node is an early check: its `node --version` (30-60 ms of Node start-up) runs beside the checks
+    before it. A stand-in node leaves a mark; the first check of the run waits for it. Deselected with -k, the
+    check starts nothing."""
+    bin_dir, mark, seen = pytester.path / "bin", pytester.path / "node-ran", pytester.path / "seen"
+    bin_dir.mkdir()
+    (bin_dir / "node").write_text(f"#!/bin/sh\necho ran > {mark}\necho v22.1.0\n")
+    (bin_dir / "node").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    pytester.makepyfile(wait_for_node=WAIT_FOR_NODE.format(mark=str(mark), seen=str(seen), wait=10 if selected else 0))
+    pytester.syspathinsert()
+    out = pytester.path / "out.json"
+    chosen = "test_config or install.node" if selected else "test_config"
+    run_suite(pytester, *healthy, "-p", "wait_for_node", "--json", str(out), "-k", chosen, machine=True)
+    checks = {c["id"]: c for c in json.loads(out.read_text())["checks"]}
+    assert next(iter(checks)).startswith("config.")  # a config check came first, then install.node
+    if selected:
+        assert seen.read_text() == "True" and checks["install.node"]["summary"].startswith("node 22.1.0")
+    else:
+        assert seen.read_text() == "False" and not mark.exists() and "install.node" not in checks

@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 import traceback
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Protocol
 
 from claude_preflight import catalogue, platforms
@@ -39,17 +41,20 @@ class CheckSpec:
     info: catalogue.CheckInfo
     function: Callable[..., Result]
     targets: Callable[[Any, Any], list] | None = None  # (env, policy) -> [Target]
+    early: bool = False  # mostly waits on a child process: started when the run starts (see start_early)
 
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, targets: Callable[[Any, Any], list] | None = None):
-    """Declare a check function; `targets(env, policy)` lists what a parametrised check runs on."""
+def check(check_id: str, targets: Callable[[Any, Any], list] | None = None, early: bool = False):
+    """Declare a check function; `targets(env, policy)` lists what a parametrised check runs on. `early`: the
+    check mostly waits on a command (`node --version` starts in 30-60 ms): it is started with the run, so that
+    the command runs while the checks before it do, and its result is taken when its turn comes."""
     info = catalogue.get(check_id)
 
     def declare(function):
-        spec = CheckSpec(info, function, targets)
+        spec = CheckSpec(info, function, targets, early)
         function.preflight_spec = spec
         REGISTRY[check_id] = spec
         return function
@@ -90,6 +95,29 @@ def _error_text(exc: BaseException) -> str:
     return "".join(frames).strip()
 
 
+class Job:
+    """A check started on a check thread: its outcome box, filled when `done` is set."""
+
+    def __init__(self) -> None:
+        self.box: dict[str, Any] = {}
+        self.done = threading.Event()
+        self.started = time.monotonic()
+        self.seconds: float | None = None  # how long the call took, once done
+
+    def run(self, call: Callable[[], Any]) -> None:
+        begin = time.monotonic()
+        try:
+            self.box["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a probe must not end the run
+            self.box["error"] = exc
+        self.seconds = time.monotonic() - begin
+        self.done.set()
+
+    def wait(self, timeout: float) -> dict[str, Any] | None:
+        """{"result": ...} or {"error": exception}; None when not done within `timeout` of its start."""
+        return self.box if self.done.wait(max(0.0, self.started + timeout - time.monotonic())) else None
+
+
 class _CheckThreads:
     """Daemon threads that run checks, kept between checks: a new thread per check cost about 0.5 ms on a 2-CPU
     machine, a third of a whole offline run's check time. A thread whose check overran its timeout is left
@@ -105,28 +133,23 @@ class _CheckThreads:
         self._lock = threading.Lock()
         self._idle = 0  # threads waiting for a job that no submitted job has claimed yet
 
-    def run(self, name: str, call: Callable[[], Any], timeout: float) -> dict[str, Any] | None:
-        """{"result": ...} or {"error": exception} from call(); None when it did not finish within timeout."""
-        box: dict[str, Any] = {}
-        done = threading.Event()
+    def start(self, name: str, call: Callable[[], Any]) -> Job:
+        """call() on a kept thread; the Job has its outcome."""
+        job = Job()
         with self._lock:
             if self._idle:
                 self._idle -= 1
             else:
                 threading.Thread(target=self._serve, name="claude-preflight check", daemon=True).start()
-        self._jobs.put((name, call, box, done))
-        return box if done.wait(timeout) else None
+        self._jobs.put((name, call, job))
+        return job
 
     def _serve(self) -> None:
         while True:
-            name, call, box, done = self._jobs.get()
+            name, call, job = self._jobs.get()
             threading.current_thread().name = name  # what a stack dump of a stuck run names
-            try:
-                box["result"] = call()
-            except BaseException as exc:  # noqa: BLE001 - SystemExit from a probe must not end the run
-                box["error"] = exc
-            done.set()
-            del call, box, done  # nothing of a finished check is held while this thread waits for the next
+            job.run(call)
+            del call, job  # nothing of a finished check is held while this thread waits for the next
             with self._lock:
                 self._idle += 1
 
@@ -135,14 +158,15 @@ CHECK_THREADS = _CheckThreads()
 
 
 def run_check(
-    spec: CheckSpec, call: Callable[[], Result], timeout: float, offline: bool = False, target=None
+    spec: CheckSpec, call: Callable[[], Result], timeout: float, offline: bool = False, target=None, job=None
 ) -> Result:
-    """Run one check with containment: exceptions, timeouts and bad return values become a fail."""
+    """Run one check with containment: exceptions, timeouts and bad return values become a fail. `job`: the
+    check already started (early), its timeout counted from then."""
     if isinstance(target, NoTarget):
         return internal_error(target.error) if target.error else skip(target.reason)
     if spec.info.network and offline:
         return skip("--offline: this check needs the network")
-    box = CHECK_THREADS.run(f"check {spec.info.id}", call, timeout)
+    box = (job or CHECK_THREADS.start(f"check {spec.info.id}", call)).wait(timeout)
     if box is None:
         # The thread cannot be killed; it is a daemon, so it does not keep the run alive.
         return internal_error(f"check {spec.info.id} timed out after {timeout:g} s (check_timeout_s)")
@@ -163,9 +187,21 @@ def run(spec: CheckSpec, env, policy, target=None) -> Result:
     if reason:
         return skip(reason)
     kwargs = {"env": env, "policy": policy} | ({"target": target} if target is not None else {})
+    job = env.this_run.early.pop(spec.info.id, None) if target is None and hasattr(env, "this_run") else None
     return run_check(
-        spec, lambda: spec.function(**kwargs), policy.check_timeout_s, offline=policy.offline, target=target
+        spec, lambda: spec.function(**kwargs), policy.check_timeout_s, offline=policy.offline, target=target, job=job
     )
+
+
+def start_early(specs: list[CheckSpec], env, policy) -> None:
+    """Start the early checks among `specs` now, each on a check thread; `run` takes their results later. A
+    check that would not run (another platform, --offline) is left to `run`, which says why."""
+    for spec in specs:
+        if spec.early and not spec.targets and spec.info.id not in env.this_run.early:
+            if platforms.unsupported(spec.info.id, env.platform) or (spec.info.network and policy.offline):
+                continue
+            call = partial(spec.function, env=env, policy=policy)
+            env.this_run.early[spec.info.id] = CHECK_THREADS.start(f"check {spec.info.id}", call)
 
 
 def run_targets(spec: CheckSpec, env, policy) -> list[tuple[Any, Result]]:

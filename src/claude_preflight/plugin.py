@@ -21,7 +21,7 @@ import pytest
 from _pytest.junitxml import mangle_test_address
 
 from claude_preflight import __version__, children
-from claude_preflight.checking import CheckSpec, discover, internal_error, run
+from claude_preflight.checking import CheckSpec, discover, internal_error, run, start_early
 from claude_preflight.env import PLATFORMS, Env, current_platform
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
@@ -312,8 +312,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
         return None
     start = time.perf_counter()
     args = pyfuncitem.funcargs
+    early = args["env"].this_run.early.get(spec.info.id)  # started with the run: its own time is its duration
     result = run(spec, args["env"], args["policy"], args.get("target"))
-    pyfuncitem.stash[RESULT] = (result, time.perf_counter() - start)
+    seconds = early.seconds if early is not None and early.seconds is not None else time.perf_counter() - start
+    pyfuncitem.stash[RESULT] = (result, seconds)
     return True
 
 
@@ -490,6 +492,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # frozen when the run is over, as the process usually is too; a later run in the same process (the
     # self-tests) thaws it when it starts.
     gc.freeze()
+    state = session.config.stash.get(STATE, None)
+    if state is not None:
+        start_early(list(dict.fromkeys(filter(None, map(_spec, session.items)))), state.env, state.policy)
 
 
 @pytest.hookimpl(wrapper=True)

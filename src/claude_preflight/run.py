@@ -24,6 +24,7 @@ class Run:
         self._key_locks: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()  # guards _key_locks only: never held while computing
         self.learned: set[str] = set()  # secrets found while checking (an apiKeyHelper's output, a Keychain item)
+        self.early: dict[str, object] = {}  # check id -> its Job, started before its turn (checking.start_early)
         self.started = time.monotonic()
         self.deadline = None if deadline_s is None else self.started + deadline_s
 
@@ -57,4 +58,5 @@ class Run:
         """The run is over: drop what it gathered (the Env may live on in a test)."""
         with self._lock:
             self._results.clear()
+            self.early.clear()
             self._key_locks.clear()
