@@ -99,6 +99,23 @@ def test_known_values_keep_at_most_the_last_four():
     assert mask("123456789012345") == "****"
 
 
+def test_a_text_redacted_before_a_secret_was_learnt_is_masked_after():
+    """The redactor remembers texts it has redacted; a secret learnt later (an apiKeyHelper's output) or a source
+    that could not be read (strict: mask more) must not be answered from that memory."""
+    from claude_preflight.redact import SecretSet
+
+    learned: set[str] = set()
+    redact = Redactor(learned=learned)
+    line = "helper printed learnt-secret-0123456789 and abcdefghijklmnopqrstuvwxyz0123456789"
+    assert redact(line) == line  # nothing known yet, and not strict
+    learned.add("learnt-secret-0123456789")
+    assert "learnt-secret" not in redact(line) and "…6789" in redact(line)
+    unreadable = SecretSet()
+    unreadable.complete = False
+    redact.add(unreadable)
+    assert "abcdefghijklmnopqrstuvwxyz" not in redact(line)
+
+
 def test_masking_a_json_line_keeps_keys_and_short_values():
     line = '  "env": {"NAME": "a-long-secret-value-1234", "version": "2.1.330"},'
     assert mask_json_values(line) == '  "env": {"NAME": "…1234", "version": "2.1.330"},'

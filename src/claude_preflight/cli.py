@@ -9,7 +9,6 @@ cannot change it. Usage errors exit 2, as argparse's do.
 from __future__ import annotations
 
 import argparse
-import difflib
 import math
 import os
 import sys
@@ -118,6 +117,8 @@ def pytest_ini_names() -> set[str]:
 
 
 def closest(word: str, choices) -> str:
+    import difflib  # only when a word was mistyped
+
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {match[0]}?" if match else ""
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from claude_preflight.records import dataclass, field
 
 
 class Status(str, enum.Enum):

@@ -56,6 +56,9 @@ def is_secret_name(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
 
 
+MEMO_TEXT_LIMIT, MEMO_ENTRIES = 1 << 16, 1 << 14  # what Redactor remembers: short texts, a bounded number
+
+
 class SecretSet(set):
     """Secret values found by collection; `complete` is False when some source could not be read."""
 
@@ -68,22 +71,34 @@ class Redactor:
         self._pattern: re.Pattern | None = None
         self.strict = False  # fail closed: some secrets may be unknown, so mask more
         self._learned = learned if learned is not None else set()  # the run's, growing while checks run
+        # Texts already redacted with the present secrets: a result's lines are redacted for its record, then
+        # again as JUnit properties and in the JSON document (1,900 calls for 380 texts in an offline run).
+        self._memo: dict[str, str] = {}
         self.add(secrets)
 
     def add(self, secrets: Iterable[str]) -> None:
-        if getattr(secrets, "complete", True) is False:
-            self.strict = True
+        if getattr(secrets, "complete", True) is False and not self.strict:
+            self.strict, self._memo = True, {}
         fresh = {s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= MIN_SECRET_LENGTH}
         if fresh - self._secrets:
             self._secrets |= fresh
             ordered = sorted(self._secrets, key=len, reverse=True)  # longest first: no partial leaks
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+            self._memo = {}
 
     def __call__(self, text: str) -> str:
         if not text:
             return text
         if not self._learned <= self._secrets:
             self.add(set(self._learned))
+        done = self._memo.get(text)
+        if done is None:
+            done = self._redact(text)
+            if len(text) <= MEMO_TEXT_LIMIT and len(self._memo) < MEMO_ENTRIES:
+                self._memo[text] = done
+        return done
+
+    def _redact(self, text: str) -> str:
         if self._pattern is not None:
             text = self._pattern.sub(lambda m: mask(m.group(0)), text)
         for pattern in _PATTERNS + ((_LONG_TOKEN,) if self.strict else ()):

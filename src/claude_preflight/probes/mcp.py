@@ -14,8 +14,6 @@ import queue
 import re
 import threading
 import time
-from concurrent.futures import CancelledError, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from claude_preflight import __version__
@@ -504,6 +502,8 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
     timeout = timeout_s(env, policy)
     extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS")
     deadline = time.monotonic() + family_budget_s(policy)
+    from concurrent.futures import ThreadPoolExecutor  # here: an offline run or the hook starts no server
+
     pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mcp")
     try:
         for server in discover(env, policy.config_max_bytes):
@@ -546,6 +546,9 @@ def _http_within(env, url, headers, transport, timeout, extra_ca, remaining) -> 
 
 
 def _collect(job, deadline: float) -> Handshake:
+    from concurrent.futures import CancelledError
+    from concurrent.futures import TimeoutError as FutureTimeout
+
     try:
         return job.result(timeout=max(0.0, deadline - time.monotonic()) + 1.0)
     except FutureTimeout:

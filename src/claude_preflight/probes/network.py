@@ -7,7 +7,6 @@ import base64
 import binascii
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -359,6 +358,8 @@ def _run_survey(env: Env, policy) -> Survey:
     if credential.sendable and parts.scheme != "https" and not env.is_loopback(parts.hostname or ""):
         result.refused = f"{base} is plain http to a host that is not this machine: the key would travel in clear text"
     jobs = {}
+    from concurrent.futures import ThreadPoolExecutor  # here: an offline run sends nothing
+
     with ThreadPoolExecutor(max_workers=6, thread_name_prefix="survey") as pool:
         for n in range(policy.latency_samples):
             # No credentials here: latency is measured with a request any server answers at once (401).

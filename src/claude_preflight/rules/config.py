@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import time
 from dataclasses import replace
@@ -168,13 +167,19 @@ class SchemaFindings:
     unknown_keys: list[str] = field(default_factory=list)  # silently unused; listed only when close to a known key
 
 
+def _close_matches(word: str, choices: list[str], cutoff: float) -> list[str]:
+    import difflib  # only for a name Claude Code does not know
+
+    return difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+
+
 def _unknown_key(name: str, known, prefix: str = "") -> str | None:
     """A line for an unknown key, or None: Claude Code ignores unknown keys, so only a likely typo is worth a word."""
     if name in MISPLACED_KEYS and not prefix:
         return f"{name}: {MISPLACED_KEYS[name]}"
     by_case = {k.lower(): k for k in known}
     close = [by_case[name.lower()]] if name.lower() in by_case else []
-    close = close or difflib.get_close_matches(name, list(known), n=1, cutoff=0.8)
+    close = close or _close_matches(name, list(known), 0.8)
     if not close:
         return None
     return f"{prefix}{name}: not a setting Claude Code knows, so it is ignored (did you mean {prefix}{close[0]}?)"
@@ -252,7 +257,7 @@ def _check_hooks(hooks: dict, found: SchemaFindings) -> None:
     what guards the permissions beside it); under other events Claude Code skips that entry."""
     for event, matchers in hooks.items():
         if event not in HOOK_EVENTS:
-            close = difflib.get_close_matches(event, HOOK_EVENT_ORDER, n=1, cutoff=0.6)
+            close = _close_matches(event, HOOK_EVENT_ORDER, 0.6)
             suggestion = f" (did you mean {close[0]}?)" if close else ""
             line = f"hooks.{event}: unknown hook event, so its hooks never run{suggestion}"
             _record(found, HOOKS_ON["unknown_event"], SETTINGS["hooks"], "entry", line)

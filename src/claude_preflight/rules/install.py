@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
-
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
 from claude_preflight.probes.install import (
     AutoUpdate,
@@ -151,6 +148,9 @@ def _codesign_killed(running: Installation, reports: list[CodeSignKill], evidenc
 def evaluate_known_bad(running: Installation | None, bad: list[BadVersion], platform: str = "linux") -> Result:
     if running is None or not running.version:
         return skip("no running Claude Code version to compare")
+    from packaging.specifiers import SpecifierSet  # only where there is a version to compare
+    from packaging.version import InvalidVersion, Version
+
     try:
         version = Version(running.version)
     except InvalidVersion:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import statistics
 
 from claude_preflight.net import Exchange
 from claude_preflight.outcome import Finding, Result, Status, combine, fail, ok, skip, warn
@@ -274,12 +273,18 @@ def evaluate_key(s: Survey) -> Result:
     )
 
 
+def _median(ordered: list[float]) -> float:
+    """The median of sorted figures (statistics would cost its import, with fractions, to every run)."""
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def evaluate_latency(s: Survey, policy: Policy) -> Result:
     failed = [x for x in s.samples if not x.ok]
     if len(failed) == len(s.samples):  # an untrusted certificate says more than a cut among the samples
         return _failed_phase(next((x for x in failed if x.untrusted), failed[0]), s.base, s.platform)
     times = sorted(x.first_byte_s for x in s.samples if x.ok)
-    median, spread = statistics.median(times), times[-1] - times[0]
+    median, spread = _median(times), times[-1] - times[0]
     x = next(x for x in s.samples if x.ok)
     route = f"through the proxy {x.via_proxy} (CONNECT)" if x.via_proxy else "direct (no proxy applies)"
     evidence = [f"{s.base}: {route}, {len(s.samples)} samples at once"]
