@@ -202,3 +202,44 @@ def test_node_is_asked_its_version_only_when_something_here_runs_on_node(tmp_pat
     assert not mark.exists() and facts.version is None and facts.node == str(node)
     facts = install.node_facts(env, None, ["npx"], timeout=10)
     assert mark.exists() and facts.version == "22.1.0"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads this machine's /proc (Linux)")
+def test_the_process_table_read_from_proc_is_what_psutil_gives(tmp_path):
+    """On Linux the table comes from /proc itself (psutil's import costs more than the read). Its names are
+    psutil's: a name the kernel cut at 15 characters is completed from the command line."""
+    long_name = tmp_path / "preflight-long-process-name-sleeper"
+    shutil.copy(shutil.which("sleep"), long_name)
+    sleeper = subprocess.Popen([str(long_name), "30"])
+    try:
+        wait_for(lambda: psutil.Process(sleeper.pid).name() == long_name.name, "the sleeper to exec")
+        table = Env(home=tmp_path, project=tmp_path).process_table()
+        assert table[sleeper.pid] == (long_name.name, os.getpid())
+        assert table[os.getpid()] == (psutil.Process().name(), os.getppid())
+        for pid in (sleeper.pid, os.getpid(), os.getppid()):
+            assert table[pid][0] == psutil.Process(pid).name()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads this machine's /proc (Linux)")
+def test_pid_exists_is_psutils_answer_on_linux(tmp_path):
+    """A live process yes; a reaped one no; a thread's id no (psutil.pid_exists tells threads apart by Tgid)."""
+    import threading
+
+    env = Env(home=tmp_path, project=tmp_path)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    ready, stop = threading.Event(), threading.Event()
+    tids = []
+    worker = threading.Thread(target=lambda: (tids.append(threading.get_native_id()), ready.set(), stop.wait()))
+    worker.start()
+    try:
+        ready.wait(5)
+        for pid in (os.getpid(), os.getppid(), gone.pid, tids[0], 0):
+            assert env.pid_exists(pid) == psutil.pid_exists(pid), pid
+        assert env.pid_exists(os.getpid()) and not env.pid_exists(gone.pid) and not env.pid_exists(tids[0])
+    finally:
+        stop.set()
+        worker.join()

@@ -164,6 +164,8 @@ def _children(pid: int) -> set[int] | None:
     cannot tell (another system, or a kernel without that list)."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return set() if os.path.isdir("/proc/self") else None  # gone (reaped): it has no children
     except OSError:
         return None
     found: set[int] = set()
@@ -202,22 +204,30 @@ def _tokened_orphans() -> tuple[set[int], set[int]]:
     """Our own unregistered children that carry this run's token (re-parented daemons), and their descendants."""
     orphans: set[int] = set()
     theirs: set[int] = set()
-    psutil = _psutil()
-    if psutil is None:
-        return orphans, theirs
     with _lock:
         registered = set(_live)
-    for child in _own_children():
-        if child in registered:
-            continue
-        try:
-            if psutil.Process(child).environ().get(TOKEN_VARIABLE) != _RUN_TOKEN:
-                continue
-        except psutil.Error:
-            continue
-        orphans.add(child)
-        theirs.update(_descendants(child))
+    for child in _own_children() - registered:
+        if _has_token(child):
+            orphans.add(child)
+            theirs.update(_descendants(child))
     return orphans, theirs
+
+
+def _has_token(pid: int) -> bool:
+    """The process's environment carries this run's token: from /proc/<pid>/environ on Linux, else psutil."""
+    if sys.platform.startswith("linux"):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                return f"{TOKEN_VARIABLE}={_RUN_TOKEN}".encode() in environ.read().split(b"\0")
+        except OSError:
+            return False
+    psutil = _psutil()
+    if psutil is None:
+        return False
+    try:
+        return psutil.Process(pid).environ().get(TOKEN_VARIABLE) == _RUN_TOKEN
+    except psutil.Error:
+        return False
 
 
 def _own_children() -> set[int]:

@@ -388,7 +388,7 @@ class Env:
         """pid -> (name, parent pid) of every process: one pass over /proc (the sysroot's in a simulation)."""
         if self.simulated and self.platform == "darwin":
             return {pid: (row.name, row.ppid) for pid, row in _ps_rows(self).items()}
-        if self.simulated:
+        if self.simulated or _linux_procfs():  # on Linux /proc itself: psutil's import alone costs more
             return _procfs_table(self)
         import psutil
 
@@ -419,6 +419,8 @@ class Env:
             return pid in _ps_rows(self)
         if self.simulated:
             return self.exists(self.sys_path(f"/proc/{pid}"))
+        if _linux_procfs():
+            return _linux_pid_exists(pid)
         import psutil
 
         return psutil.pid_exists(pid)
@@ -730,14 +732,56 @@ class _Uids:
     saved: int
 
 
+def _linux_procfs() -> bool:
+    """This machine is Linux with /proc mounted: its process facts are read there, as psutil reads them."""
+    return sys.platform.startswith("linux") and os.path.isdir("/proc/self")
+
+
+def _linux_pid_exists(pid: int) -> bool:
+    """psutil.pid_exists on Linux: signal 0 reaches it, and it is a process, not another process's thread."""
+    if pid <= 0:  # psutil: no process 0 in /proc's listing, and none below
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1]) == pid
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return str(pid) in os.listdir("/proc")  # a thread's id is reachable under /proc but not listed there
+    except OSError:
+        return False
+
+
 def _procfs_table(env: Env) -> dict[int, tuple[str, int]]:
     table = {}
     for path, _ in env.entries(env.sys_path("/proc")):
         if path.name.isdigit():
             stat_fields = _stat_fields(env, int(path.name))
             if stat_fields:
-                table[int(path.name)] = (stat_fields[0], int(stat_fields[2]))
+                table[int(path.name)] = (_full_name(env, int(path.name), stat_fields[0]), int(stat_fields[2]))
     return table
+
+
+def _full_name(env: Env, pid: int, comm: str) -> str:
+    """psutil's name() on Linux: the kernel keeps 15 characters of it; a longer one is taken from the command
+    line when its first word's file name starts with those 15."""
+    if len(comm) < 15:
+        return comm
+    try:
+        raw = env.read_text(env.sys_path(f"/proc/{pid}/cmdline"))
+    except OSError:
+        return comm
+    first = raw.split("\0", 1)[0] if "\0" in raw else raw.split(" ", 1)[0]
+    extended = first.rsplit("/", 1)[-1]
+    return extended if extended.startswith(comm) else comm
 
 
 def _stat_fields(env: Env, pid: int) -> list[str] | None:

@@ -502,9 +502,7 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
     timeout = timeout_s(env, policy)
     extra_ca = env.environ.get("NODE_EXTRA_CA_CERTS")
     deadline = time.monotonic() + family_budget_s(policy)
-    from concurrent.futures import ThreadPoolExecutor  # here: an offline run or the hook starts no server
-
-    pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mcp")
+    pool = _LazyPool()  # --no-mcp-start and the hook start no server: no pool, not even its import
     try:
         for server in discover(env, policy.config_max_bytes):
             s = shape(server, env.environ)
@@ -535,6 +533,24 @@ def _run_survey(env: Env, policy) -> dict[str, McpFacts]:
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # queued servers never start once we stop waiting
     return facts
+
+
+class _LazyPool:
+    """A ThreadPoolExecutor made when the first server is submitted."""
+
+    def __init__(self) -> None:
+        self._pool = None
+
+    def submit(self, *args):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mcp")
+        return self._pool.submit(*args)
+
+    def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _stdio_within(env, argv, environ, cwd, timeout, remaining) -> Handshake:
