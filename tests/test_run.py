@@ -34,3 +34,59 @@ def test_each_env_has_its_own_run(tmp_path):
     one.this_run.learn("learnt-secret-value-1234")
     assert "learnt-secret" not in Redactor(learned=one.this_run.learned)("key learnt-secret-value-1234")
     assert "learnt-secret" in Redactor(learned=two.this_run.learned)("key learnt-secret-value-1234")
+
+
+def big_user_state(home) -> dict:
+    """~/.claude.json as years of use leave it: hundreds of projects with their prompt history (over 256 KiB)."""
+    path = home / ".claude.json"
+    state = json.loads(path.read_text())
+    state["projects"] = {
+        f"/home/dev/src/project-{n}": {
+            "history": [{"display": f"fix test {n}.{m}", "pastedContents": {}} for m in range(20)],
+            "hasTrustDialogAccepted": n % 2 == 0,
+            "mcpServers": {},
+        }  # fmt: skip
+        for n in range(600)
+    }
+    path.write_text(json.dumps(state, indent=2))
+    return state
+
+
+def test_a_big_state_file_is_parsed_once_a_run_and_no_check_changes_it(pytester, tmp_path, monkeypatch):
+    """Every check that reads ~/.claude.json shares one parse (it was parsed 13 times a run); the shared data is
+    read, never changed, by the whole suite; and the next run parses it again."""
+    import importlib
+
+    # The module the inner runs use: an earlier pytester run may have left the package attribute on an old copy.
+    files = importlib.import_module("claude_preflight.probes.files")
+    home, project = homes.build(tmp_path / "user")
+    state = big_user_state(home)
+    assert (home / ".claude.json").stat().st_size > files.SHARED_PARSE_BYTES
+    parsed: list = []
+    real = files._parsed
+
+    def counting(path, raw):
+        result = real(path, raw)
+        if path == home / ".claude.json":
+            parsed.append(result)
+        return result
+
+    monkeypatch.setattr(files, "_parsed", counting)
+    for _ in range(2):
+        run_suite(pytester, home, project, "--offline", "--no-mcp-start", machine=True)
+    assert len(parsed) == 2  # once in each run
+    assert all(p.state == "ok" and p.data == state for p in parsed)  # not one change by any check
+
+
+def test_shared_content_is_recomputed_when_the_bytes_change_and_only_a_few_are_kept(tmp_path):
+    from claude_preflight.run import BY_CONTENT_KEYS
+
+    run = Env(home=tmp_path, project=tmp_path, environ={}).this_run
+    calls = []
+    first = run.by_content("a", b"one", lambda: calls.append("one") or "ONE")
+    assert first == "ONE" and run.by_content("a", b"one", lambda: calls.append("again")) == "ONE"
+    assert run.by_content("a", b"two", lambda: calls.append("two") or "TWO") == "TWO"  # the file changed
+    for n in range(BY_CONTENT_KEYS):  # "a" is the least recently used: it goes
+        run.by_content(n, b"x", lambda: "x")
+    assert run.by_content("a", b"two", lambda: calls.append("evicted") or "TWO") == "TWO"
+    assert calls == ["one", "two", "evicted"]

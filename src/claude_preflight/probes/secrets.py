@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from claude_preflight.env import Env
 from claude_preflight.probes.config import config_targets
-from claude_preflight.probes.files import loads, read_raw
+from claude_preflight.probes.files import parse_bytes, read_raw
 from claude_preflight.redact import SecretSet, is_secret_name
 
 
@@ -81,12 +81,11 @@ def _collect_file(env: Env, path, kind: str, limit: int, found: set[str]) -> boo
     raw, doc = read_raw(env, path, limit)
     if raw is None:
         return doc.state == "missing"
-    text = raw.decode("utf-8", "replace")
-    found.update(loose_secrets(text))  # a corrupt file still prints its lines
-    try:
-        data = loads(text)
-    except ValueError:  # invalid or too deep: only the loose secrets above are known
+    found.update(loose_secrets(raw.decode("utf-8", "replace")))  # a corrupt file still prints its lines
+    parsed = parse_bytes(env, path, raw)  # the checks that read this file later share this parse
+    if parsed.state != "ok":  # invalid or too deep: only the loose secrets above are known
         return False
+    data = parsed.data
     if not isinstance(data, dict):
         return False
     if kind == "credentials":
