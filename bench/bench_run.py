@@ -5,7 +5,7 @@ default a new venv with a wheel of this checkout, as a user has it (--python nam
 built from the real Claude Code files in tests/fixtures/. Runs are interleaved (full, --no-mcp-start, console command, floor; repeated). Target: the
 --no-mcp-start run at most 1.2x the floor (ratio of medians); the MCP servers' own start-up is reported apart.
 
-    .venv/bin/python bench/bench_run.py [--runs 7]
+    .venv/bin/python bench/bench_run.py [--runs 7] [--state-mb 5]
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--src", type=Path, default=ROOT, help="another checkout's src/ and checks/ (a before)")
+    parser.add_argument("--state-mb", type=float, default=0,
+                        help="grow the home's ~/.claude.json to this many MB of project history, as years of use do")  # fmt: skip
     common.add_python_option(parser)
     parser.add_argument(
         "--gc-freeze",
@@ -69,6 +71,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # the fake homes and reports go with the run
     home, project = homes.build(work / "user")
+    if args.state_mb:
+        homes.grow_state(home, args.state_mb)
+        print(f"~/.claude.json grown to {(home / '.claude.json').stat().st_size / 1e6:.1f} MB")
     reports = work / "reports"
     preflight = [
         python, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",

@@ -56,3 +56,26 @@ def build(root: Path, damaged: bool = False) -> tuple[Path, Path]:
         # A session left in the registry by a SIGKILL (its pid 15510 is not running here).
         _copy("sessions-registry/stale-after-sigkill.PID.json", claude / "sessions" / "15510.json")
     return home, project
+
+
+def grow_state(home: Path, megabytes: float) -> dict:
+    """~/.claude.json as years of use leave it: projects with their prompt history, to about `megabytes` MB
+    (Claude Code keeps every project it was started in, each with its last prompts). Returns what it wrote."""
+    path = home / ".claude.json"
+    state = json.loads(path.read_text())
+    project = {
+        "allowedTools": [],
+        "history": [
+            {"display": f"fix the flaky test in module {m}, then run the suite", "pastedContents": {}}
+            for m in range(20)
+        ],  # fmt: skip
+        "mcpServers": {},
+        "hasTrustDialogAccepted": True,
+        "lastSessionId": "00000000-0000-4000-8000-0000",
+    }
+    size = len(json.dumps(project, indent=2))
+    count = max(1, int(megabytes * 1e6 / size))
+    state["projects"] = {f"/home/dev/src/project-{n}": {**project, "hasTrustDialogAccepted": n % 2 == 0}
+                         for n in range(count)}  # fmt: skip
+    path.write_text(json.dumps(state, indent=2))
+    return state

@@ -80,3 +80,12 @@ def test_any_transcript_scans(tmp_path, lines, torn):
     [found] = transcripts(env, 10)
     result = scan(env, found, 1 << 20)
     assert result.transcript.path == path
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.dictionaries(st.text(), json_values, max_size=8))
+def test_an_objects_size_from_its_values_sizes_is_its_compact_json_size(obj):
+    """context.state-file weighs ~/.claude.json's "projects" from what each project weighs (no second write-out)."""
+    from claude_preflight.probes.context import _compact_size, _object_size
+
+    assert _object_size(obj, [_compact_size(v) for v in obj.values()]) == _compact_size(obj)

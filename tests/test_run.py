@@ -36,22 +36,6 @@ def test_each_env_has_its_own_run(tmp_path):
     assert "learnt-secret" in Redactor(learned=two.this_run.learned)("key learnt-secret-value-1234")
 
 
-def big_user_state(home) -> dict:
-    """~/.claude.json as years of use leave it: hundreds of projects with their prompt history (over 256 KiB)."""
-    path = home / ".claude.json"
-    state = json.loads(path.read_text())
-    state["projects"] = {
-        f"/home/dev/src/project-{n}": {
-            "history": [{"display": f"fix test {n}.{m}", "pastedContents": {}} for m in range(20)],
-            "hasTrustDialogAccepted": n % 2 == 0,
-            "mcpServers": {},
-        }  # fmt: skip
-        for n in range(600)
-    }
-    path.write_text(json.dumps(state, indent=2))
-    return state
-
-
 def test_a_big_state_file_is_parsed_once_a_run_and_no_check_changes_it(pytester, tmp_path, monkeypatch):
     """Every check that reads ~/.claude.json shares one parse (it was parsed 13 times a run); the shared data is
     read, never changed, by the whole suite; and the next run parses it again."""
@@ -60,7 +44,7 @@ def test_a_big_state_file_is_parsed_once_a_run_and_no_check_changes_it(pytester,
     # The module the inner runs use: an earlier pytester run may have left the package attribute on an old copy.
     files = importlib.import_module("claude_preflight.probes.files")
     home, project = homes.build(tmp_path / "user")
-    state = big_user_state(home)
+    state = homes.grow_state(home, 0.5)
     assert (home / ".claude.json").stat().st_size > files.SHARED_PARSE_BYTES
     parsed: list = []
     real = files._parsed

@@ -122,7 +122,7 @@ def evaluate_state_file(state: StateFile, warn_mb: float, shown) -> Result:
         return skip(f"{shown(state.path)} does not exist yet (Claude Code creates it on first start)")
     size = f"{state.size / 1e6:.1f} MB"
     if state.size <= warn_mb * 1e6:
-        return ok(f"{shown(state.path)} is {size}", f"{len(state.projects)} project(s) recorded")
+        return ok(f"{shown(state.path)} is {size}", f"{state.project_count} project(s) recorded")
     evidence = [f"{shown(state.path)}: {size} (warn over {warn_mb:g} MB, state_file_warn_mb)"]
     if not state.parsed:
         evidence.append("not parsed (invalid JSON or larger than config_max_mb): see config.file")
