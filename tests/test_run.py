@@ -62,15 +62,32 @@ def test_a_big_state_file_is_parsed_once_a_run_and_no_check_changes_it(pytester,
     assert all(p.state == "ok" and p.data == state for p in parsed)  # not one change by any check
 
 
-def test_shared_content_is_recomputed_when_the_bytes_change_and_only_a_few_are_kept(tmp_path):
-    from claude_preflight.run import BY_CONTENT_KEYS
+def test_a_shared_value_is_recomputed_when_its_version_changes_and_only_a_few_are_kept(tmp_path):
+    from claude_preflight.run import BY_VERSION_KEYS
 
     run = Env(home=tmp_path, project=tmp_path, environ={}).this_run
     calls = []
-    first = run.by_content("a", b"one", lambda: calls.append("one") or "ONE")
-    assert first == "ONE" and run.by_content("a", b"one", lambda: calls.append("again")) == "ONE"
-    assert run.by_content("a", b"two", lambda: calls.append("two") or "TWO") == "TWO"  # the file changed
-    for n in range(BY_CONTENT_KEYS):  # "a" is the least recently used: it goes
-        run.by_content(n, b"x", lambda: "x")
-    assert run.by_content("a", b"two", lambda: calls.append("evicted") or "TWO") == "TWO"
+    first = run.by_version("a", b"one", lambda: calls.append("one") or "ONE")
+    assert first == "ONE" and run.by_version("a", b"one", lambda: calls.append("again")) == "ONE"
+    assert run.by_version("a", b"two", lambda: calls.append("two") or "TWO") == "TWO"  # the file changed
+    for n in range(BY_VERSION_KEYS):  # "a" is the least recently used: it goes
+        run.by_version(n, b"x", lambda: "x")
+    assert run.by_version("a", b"two", lambda: calls.append("evicted") or "TWO") == "TWO"
     assert calls == ["one", "two", "evicted"]
+
+
+def test_a_big_file_changed_during_the_run_is_read_again(tmp_path):
+    """Shared while it is the same file with the same size and times; written over (same size, new bytes), it is
+    read and parsed again."""
+    from claude_preflight.probes.files import SHARED_PARSE_BYTES, read_json
+
+    env, path = Env(home=tmp_path, project=tmp_path, environ={}), tmp_path / "big.json"
+    path.write_text(json.dumps({"pad": "a" * SHARED_PARSE_BYTES}))
+    first = read_json(env, path, 1 << 30)
+    assert read_json(env, path, 1 << 30) is first  # unchanged: the one parse
+    path.write_text(json.dumps({"pad": "b" * SHARED_PARSE_BYTES}))
+    again = read_json(env, path, 1 << 30)
+    assert again.data["pad"][0] == "b" and first.data["pad"][0] == "a"
+    small = tmp_path / "small.json"
+    small.write_text("{}")
+    assert read_json(env, small, 1 << 30) is not read_json(env, small, 1 << 30)  # small files are not kept

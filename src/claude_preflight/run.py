@@ -16,16 +16,16 @@ T = TypeVar("T")
 
 # Shorter values are not learnt: masking "1" or "true" everywhere would garble every report.
 MIN_SECRET_LENGTH = 6
-BY_CONTENT_KEYS = 4  # files whose parse a run keeps (see Run.by_content)
+BY_VERSION_KEYS = 4  # files whose parse a run keeps (see Run.by_version)
 
 
 class Run:
     def __init__(self, deadline_s: float | None = None) -> None:
         self._results: dict[Hashable, object] = {}
         self._key_locks: dict[Hashable, threading.Lock] = {}
-        self._lock = threading.Lock()  # guards _key_locks and _by_content: never held while computing
+        self._lock = threading.Lock()  # guards _key_locks and _by_version: never held while computing
         self.learned: set[str] = set()  # secrets found while checking (an apiKeyHelper's output, a Keychain item)
-        self._by_content: dict[Hashable, tuple[bytes, object]] = {}  # see by_content
+        self._by_version: dict[Hashable, tuple[Hashable, object]] = {}  # see by_version
         self.early: dict[str, object] = {}  # check id -> its Job, started before its turn (checking.start_early)
         self.started = time.monotonic()
         self.deadline = None if deadline_s is None else self.started + deadline_s
@@ -47,19 +47,19 @@ class Run:
                 self._results[key] = compute()
             return self._results[key]  # type: ignore[return-value]
 
-    def by_content(self, key: Hashable, content: bytes, compute: Callable[[], T]) -> T:
-        """compute() once per run and key while `content` stays the same (a file several checks read whole);
-        a few keys are kept, the least recently used dropped."""
+    def by_version(self, key: Hashable, version: Hashable, compute: Callable[[], T]) -> T:
+        """compute() once per run and key while `version` stays the same (a file several checks read whole, by
+        its inode, size and times); a few keys are kept, the least recently used dropped."""
         with self._lock:
-            kept = self._by_content.get(key)
-        if kept is not None and kept[0] == content:
+            kept = self._by_version.get(key)
+        if kept is not None and kept[0] == version:
             return kept[1]  # type: ignore[return-value]
         value = compute()
         with self._lock:
-            self._by_content.pop(key, None)
-            self._by_content[key] = (content, value)
-            while len(self._by_content) > BY_CONTENT_KEYS:
-                del self._by_content[next(iter(self._by_content))]
+            self._by_version.pop(key, None)
+            self._by_version[key] = (version, value)
+            while len(self._by_version) > BY_VERSION_KEYS:
+                del self._by_version[next(iter(self._by_version))]
         return value
 
     def learn(self, secret: object) -> None:
@@ -76,5 +76,5 @@ class Run:
         with self._lock:
             self._results.clear()
             self.early.clear()
-            self._by_content.clear()
+            self._by_version.clear()
             self._key_locks.clear()

