@@ -493,7 +493,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # self-tests) thaws it when it starts.
     gc.freeze()
     state = session.config.stash.get(STATE, None)
-    if state is not None:
+    if state is not None and not session.config.option.collectonly:  # --collect-only runs nothing, early or not
         start_early(list(dict.fromkeys(filter(None, map(_spec, session.items)))), state.env, state.policy)
 
 
