@@ -434,20 +434,15 @@ def test_node_is_asked_its_version_when_the_run_starts_and_only_if_install_node_
     """install.node is an early check: its `node --version` (30-60 ms of Node start-up) runs beside the checks
     before it. A stand-in node leaves a mark; the first check of the run waits for it. Deselected with -k, or
     with --collect-only, the check starts nothing."""
-    if selected == "collect-only":
-        bin_dir, mark = pytester.path / "bin", pytester.path / "node-ran"
-        bin_dir.mkdir()
-        (bin_dir / "node").write_text(f"#!/bin/sh\necho ran > {mark}\necho v22.1.0\n")
-        (bin_dir / "node").chmod(0o755)
-        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-        result = run_suite(pytester, *healthy, "--collect-only", "-k", "install.node", machine=True)
-        assert "test_node" in result.stdout.str() and not mark.exists()
-        return
     bin_dir, mark, seen = pytester.path / "bin", pytester.path / "node-ran", pytester.path / "seen"
     bin_dir.mkdir()
     (bin_dir / "node").write_text(f"#!/bin/sh\necho ran > {mark}\necho v22.1.0\n")
     (bin_dir / "node").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    if selected == "collect-only":
+        result = run_suite(pytester, *healthy, "--collect-only", "-k", "install.node", machine=True)
+        assert "test_node" in result.stdout.str() and not mark.exists()
+        return
     pytester.makepyfile(wait_for_node=WAIT_FOR_NODE.format(mark=str(mark), seen=str(seen), wait=10 if selected else 0))
     pytester.syspathinsert()
     out = pytester.path / "out.json"
