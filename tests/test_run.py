@@ -74,6 +74,14 @@ def test_a_shared_value_is_recomputed_when_its_version_changes_and_only_a_few_ar
         run.by_version(n, b"x", lambda: "x")
     assert run.by_version("a", b"two", lambda: calls.append("evicted") or "TWO") == "TWO"
     assert calls == ["one", "two", "evicted"]
+    fresh = Env(home=tmp_path, project=tmp_path, environ={}).this_run
+    fresh.by_version("first", b"v", lambda: "kept")  # stored first, then used last: it stays
+    for n in range(1, BY_VERSION_KEYS):
+        fresh.by_version(n, b"x", lambda: "x")
+    assert fresh.by_version("first", b"v", lambda: "recomputed") == "kept"
+    fresh.by_version("new", b"x", lambda: "x")  # the least recently used (1) goes, not "first"
+    assert fresh.by_version("first", b"v", lambda: "recomputed") == "kept"
+    assert fresh.by_version(1, b"x", lambda: "recomputed") == "recomputed"
 
 
 def test_a_big_file_changed_during_the_run_is_read_again(tmp_path):

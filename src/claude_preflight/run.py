@@ -51,9 +51,10 @@ class Run:
         """compute() once per run and key while `version` stays the same (a file several checks read whole, by
         its inode, size and times); a few keys are kept, the least recently used dropped."""
         with self._lock:
-            kept = self._by_version.get(key)
-        if kept is not None and kept[0] == version:
-            return kept[1]  # type: ignore[return-value]
+            kept = self._by_version.pop(key, None)
+            if kept is not None and kept[0] == version:
+                self._by_version[key] = kept  # now the most recently used
+                return kept[1]  # type: ignore[return-value]
         value = compute()
         with self._lock:
             self._by_version.pop(key, None)
