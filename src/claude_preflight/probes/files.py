@@ -178,6 +178,12 @@ def read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
     return env.this_run.by_version(("json", str(path), max_bytes), version, lambda: _read_json(env, path, max_bytes))
 
 
+def parse_read(env: Env, path: Path, raw: bytes, max_bytes: int) -> JsonFile:
+    """The JsonFile of `raw`, just read from `path` within `max_bytes`: parsed here when small; a big file is the
+    run's one parse of it (read_json), which the checks share."""
+    return _parsed(path, raw) if len(raw) < SHARED_PARSE_BYTES else read_json(env, path, max_bytes)
+
+
 def _read_json(env: Env, path: Path, max_bytes: int) -> JsonFile:
     raw, found = read_raw(env, path, max_bytes)
     return found if raw is None else _parsed(path, raw)

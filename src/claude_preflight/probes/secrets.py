@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from claude_preflight.env import Env
 from claude_preflight.probes.config import config_targets
-from claude_preflight.probes.files import read_json, read_raw
+from claude_preflight.probes.files import parse_read, read_raw
 from claude_preflight.redact import SecretSet, is_secret_name
 
 
@@ -82,7 +82,7 @@ def _collect_file(env: Env, path, kind: str, limit: int, found: set[str]) -> boo
     if raw is None:
         return doc.state == "missing"
     found.update(loose_secrets(raw.decode("utf-8", "replace")))  # a corrupt file still prints its lines
-    parsed = read_json(env, path, limit)  # read again only when big: then the checks share this parse
+    parsed = parse_read(env, path, raw, limit)  # a big file: the parse the checks share
     if parsed.state != "ok":  # invalid or too deep: only the loose secrets above are known
         return False
     data = parsed.data

@@ -176,14 +176,14 @@ def _balanced(found: Sequence[Transcript], count: int, total: int) -> array:
     would leave an interleaved share a second behind), then the rest in order to the least loaded. Share 0 is
     this process's: the workers start later. `total` is the bytes of all of found."""
     size_of = _size_of(found)
-    loads = [0 if n == 0 else WORKER_START_BYTES for n in range(count)]
+    costs = [0 if n == 0 else WORKER_START_BYTES for n in range(count)]
     share_of = array("B", bytes(len(found)))
     big = [i for i in range(len(found)) if size_of(i) > total // (count * 64)]  # a few hundred at most
 
     def give(index: int) -> None:
-        n = loads.index(min(loads))
+        n = costs.index(min(costs))
         share_of[index] = n
-        loads[n] += size_of(index) + FILE_COST_BYTES
+        costs[n] += size_of(index) + FILE_COST_BYTES
 
     for index in sorted(big, key=size_of, reverse=True):
         give(index)
