@@ -117,7 +117,7 @@ def cut_survey(tmp_path, api, cuts: int) -> network.Survey:
 
 def test_a_cut_handshake_is_not_an_untrusted_certificate(tmp_path, api):
     """Every handshake cut: the certificate was never seen, so TLS says nothing of trust, and latency names the cut
-    (Node's 'Client network socket disconnected before secure TLS connection was established')."""
+    as the real Claude Code reports it."""
     from claude_preflight.probes.network import ca_file
     from claude_preflight.rules.network import evaluate_latency, evaluate_tls
 
@@ -129,6 +129,11 @@ def test_a_cut_handshake_is_not_an_untrusted_certificate(tmp_path, api):
     latency = evaluate_latency(cut, FAST)
     assert latency.status is Status.FAIL and "firewall, VPN or proxy cut it" in latency.remediation, latency.text()
     assert "NODE_EXTRA_CA_CERTS" not in latency.remediation
+    # What the real CLI 2.1.330 wrote when a loopback server cut every handshake (tests/fixtures/real-claude).
+    real = (Path(__file__).parent / "fixtures/real-claude/transcripts/err.print-tls-cut.jsonl").read_text()
+    quoted = latency.remediation.split("stops with '", 1)[1].split("'", 1)[0]
+    assert quoted == "API Error: Connection dropped (ECONNRESET)" and f'"text":"{quoted}.' in real
+    assert '"isSSLError":false' in real  # to Claude Code a cut is a dropped connection, not a certificate problem
 
 
 @pytest.mark.parametrize("platform", ["linux", "darwin"])

@@ -187,9 +187,9 @@ def _phase_advice(x: Exchange, platform: str = "linux") -> str:
     if phase == "tls" and not x.untrusted:
         return (
             "The connection closed before the TLS handshake ended: a firewall, VPN or proxy cut it. Claude Code "
-            "fails such requests with 'Client network socket disconnected before secure TLS connection was "
-            "established' (ECONNRESET) and retries them. If a proxy is required here, set it for Claude Code "
-            "in your shell profile:\n  export HTTPS_PROXY=http://proxy.example:8080"
+            "retries such requests, then stops with 'API Error: Connection dropped (ECONNRESET)'. If a proxy is "
+            "required here, set it for Claude Code in your shell profile:\n"
+            "  export HTTPS_PROXY=http://proxy.example:8080"
         )
     if phase == "tls":
         return (
