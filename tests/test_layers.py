@@ -11,6 +11,7 @@ OS_MODULES = {"os", "socket", "ssl", "subprocess", "psutil", "signal", "resource
               "multiprocessing", "concurrent.futures.process", "http.client"}  # fmt: skip
 ENV_LEVEL = {
     "claude_preflight.children",
+    "claude_preflight.native",
     "claude_preflight.net",
     "claude_preflight.workers",
 }  # only Env (and the plugin's end of run) use these

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
-from claude_preflight import children, net
+from claude_preflight import children, native, net
+from claude_preflight.native import Finder
 from claude_preflight.records import dataclass, field
 from claude_preflight.run import Run
 
@@ -295,6 +296,11 @@ class Env:
     def pread(fd: int, size: int, offset: int) -> bytes:
         """Up to `size` bytes at `offset` of an open file, leaving its position where it was."""
         return pread(fd, size, offset)
+
+    @staticmethod
+    def finder(buffer: bytearray) -> Finder:
+        """buffer.find(needle, start, end) by the fastest search this machine has (see native.py)."""
+        return native.finder(buffer)
 
     @staticmethod
     def cpu_count() -> int:

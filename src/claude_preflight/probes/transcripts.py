@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from claude_preflight.env import Env
+from claude_preflight.env import Env, Finder
 from claude_preflight.probes import history, once_per_run
 from claude_preflight.probes.files import loads, read_json
 from claude_preflight.probes.history import Transcript, TranscriptList, TranscriptView
@@ -33,6 +33,7 @@ IMAGE = b'"type":"base64","media_type":"image/'
 _MEDIA_AND_DATA = re.compile(rb'([a-z+.-]+)","data":"')
 HEADER_BASE64 = 96 * 1024  # enough base64 to reach a JPEG's size marker behind its EXIF block
 TAIL_BYTES = 64 * 1024  # the end of a session: its last records, where a torn line or an open tool_use is
+CWD = b'"cwd":"'
 _CWD = re.compile(rb'"cwd":"((?:[^"\\]|\\.)*)"')
 
 
@@ -215,7 +216,7 @@ def _pick(found: Sequence[Transcript], indices: array) -> Sequence[Transcript]:
 
 def _scan_many(env: Env, found: Sequence[Transcript], line_limit: int) -> ScanList:
     done = ScanList(found)
-    buffer = bytearray(_chunk_size(line_limit))  # one for every transcript of this share
+    buffer = ChunkBuffer(env, _chunk_size(line_limit))  # one for every transcript of this share
     for transcript in found:
         done.append(scan(env, transcript, line_limit, buffer))
     return done
@@ -317,10 +318,19 @@ def _clean(done: Scan) -> bool:
     )
 
 
-def scan(env: Env, transcript: Transcript, line_limit: int, buffer: bytearray | None = None) -> Scan:
+class ChunkBuffer:
+    """The bytes a scan reads a transcript into, chunk by chunk, and the search over them (env.finder: the C
+    library's where that is the faster one)."""
+
+    def __init__(self, env: Env, size: int) -> None:
+        self.data = bytearray(size)
+        self.find = env.finder(self.data)
+
+
+def scan(env: Env, transcript: Transcript, line_limit: int, buffer: ChunkBuffer | None = None) -> Scan:
     """One transcript's scan; `buffer` (of _chunk_size(line_limit) bytes) is the chunk buffer to reuse."""
     if buffer is None:  # one scan: no bigger than the file (allocating is not free)
-        buffer = bytearray(max(1, min(_chunk_size(line_limit), transcript.size + 1)))
+        buffer = ChunkBuffer(env, max(1, min(_chunk_size(line_limit), transcript.size + 1)))
     try:
         with env.open_regular(transcript.path) as handle:
             return _Scanner(handle, transcript, line_limit).run(buffer)
@@ -347,19 +357,21 @@ class _Scanner:
         self.images: dict[int, Image] = {}
         self.cwd: str | None = None
 
-    def run(self, buffer: bytearray) -> Scan:
+    def run(self, buffer: ChunkBuffer) -> Scan:
         """Read into `buffer` chunk by chunk; a chunk is its first `read` bytes (a short last one is not copied)."""
         offset, tail, line_start, in_long_line, chunks = 0, b"", 0, False, 0
-        while read := self.handle.readinto(buffer):
-            chunk, chunks = buffer, chunks + 1
+        chunk, find = buffer.data, buffer.find
+        while read := self.handle.readinto(chunk):
+            chunks += 1
             if self.cwd is None:
-                self.cwd = _first_cwd(chunk, read)
+                self.cwd = _first_cwd(chunk, read, find)
             first = chunk.find(b"\n", 0, read)
             if first == -1:  # inside a line longer than a chunk: only images are looked for
                 if not in_long_line:
                     self._images(tail, offset - len(tail))  # where this line began
                 overlap = tail[-len(IMAGE) :]
-                self._images(overlap + chunk[:read], offset - len(overlap))
+                self._images(overlap + chunk[: len(IMAGE) - 1], offset - len(overlap))  # one across the seam
+                self._images(chunk, offset, 0, read, find)
                 in_long_line, tail = True, chunk[max(0, read - len(IMAGE)) : read]
                 offset += read
                 continue
@@ -370,7 +382,7 @@ class _Scanner:
                 self._images(head, offset - len(tail))
             else:
                 self._lines(head, offset - len(tail), 0, len(head))
-            self._lines(chunk, offset, first + 1, last + 1)
+            self._lines(chunk, offset, first + 1, last + 1, find)
             tail, line_start, in_long_line = chunk[last + 1 : read], offset + last + 1, False
             offset += read
         if in_long_line:
@@ -378,7 +390,7 @@ class _Scanner:
         elif tail:  # a last line without its newline
             self._lines(tail, offset - len(tail), 0, len(tail))
         # A file read in one chunk still has its end in the buffer: no second read of it.
-        end = bytes(buffer[max(0, offset - TAIL_BYTES) : offset]) if chunks == 1 else None
+        end = bytes(chunk[max(0, offset - TAIL_BYTES) : offset]) if chunks == 1 else None
         return Scan(
             self.transcript,
             self.cwd,
@@ -393,10 +405,12 @@ class _Scanner:
         if length > self.line_limit:
             self.long_lines.append(LongLine(start, length))
 
-    def _lines(self, data: bytes, base: int, start: int, end: int) -> None:
-        """Look for error lines and images among the whole lines in data[start:end]."""
+    def _lines(self, data: bytes, base: int, start: int, end: int, find: Finder | None = None) -> None:
+        """Look for error lines and images among the whole lines in data[start:end] (`find`: data.find, or
+        the chunk buffer's faster search)."""
+        find = find or data.find
         for marker in (API_ERROR, RETRY_ERROR):
-            at = data.find(marker, start, end)
+            at = find(marker, start, end)
             while at != -1:
                 line_start = data.rfind(b"\n", start, at) + 1 or start
                 line_end = data.find(b"\n", at, end)
@@ -406,26 +420,31 @@ class _Scanner:
                     key = (error.final, error.status, error.text)
                     seen = self.errors.get(key)
                     self.errors[key] = (base + line_start, error) if seen is None else (seen[0], seen[1].again(error))
-                at = data.find(marker, line_end, end)
-        self._images(data, base, start, end)
+                at = find(marker, line_end, end)
+        self._images(data, base, start, end, find)
 
-    def _images(self, data: bytes, base: int, start: int = 0, end: int | None = None) -> None:
-        at = data.find(IMAGE, start, end)
+    def _images(self, data: bytes, base: int, start: int = 0, end: int | None = None, find: Finder | None = None):
+        find, end = find or data.find, len(data) if end is None else end
+        at = find(IMAGE, start, end)
         while at != -1:
             where = base + at
             if where not in self.images:
                 self.images[where] = _image_at(self.handle, where)
-            at = data.find(IMAGE, at + 1, end)
+            at = find(IMAGE, at + 1, end)
 
 
-def _first_cwd(chunk: bytes, end: int) -> str | None:
-    found = _CWD.search(chunk, 0, end)
-    if not found:
-        return None
-    try:
-        return json.loads(b'"' + found.group(1) + b'"')
-    except ValueError:
-        return None
+def _first_cwd(chunk: bytes, end: int, find: Finder) -> str | None:
+    """The first "cwd" value whole in chunk[:end] (found by `find`, then read by the regex where it is)."""
+    at = find(CWD, 0, end)
+    while at != -1:
+        found = _CWD.match(chunk, at, end)
+        if found:
+            try:
+                return json.loads(b'"' + found.group(1) + b'"')
+            except ValueError:
+                return None
+        at = find(CWD, at + 1, end)
+    return None
 
 
 def _error_line(line: bytes) -> ErrorLine | None:
