@@ -12,9 +12,10 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 from claude_preflight import children
 
@@ -29,6 +30,7 @@ def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], time
     started = []
     try:
         for share in shares[1:]:
+            payload = pickle.dumps((function, share), pickle.HIGHEST_PROTOCOL)  # an unpicklable share raises here
             worker = children.spawn(
                 [sys.executable, "-m", "claude_preflight.workers"],
                 environment,
@@ -37,10 +39,10 @@ def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], time
             )
             started.append(worker)
             assert worker.stdin is not None
-            # Written before this process starts its own share, so every worker is busy meanwhile.
-            worker.stdin.write(pickle.dumps((function, share), pickle.HIGHEST_PROTOCOL))
-            worker.stdin.close()
-            worker.stdin = None  # communicate() below only reads
+            # Fed from a thread: a share over the pipe's 64 kB would hold this process until the worker has
+            # started and read it (about 0.1 s), and this process's own share is meanwhile to be done.
+            threading.Thread(target=_feed, args=(worker.stdin, payload), daemon=True).start()
+            worker.stdin = None  # the feeder's now; communicate() below only reads
         results = [function(*shares[0])] if shares else []
         for worker in started:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -52,6 +54,14 @@ def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], time
     finally:
         for worker in started:
             children.done(worker)  # killed and reaped if still running (an error, Ctrl-C)
+
+
+def _feed(pipe: BinaryIO, payload: bytes) -> None:
+    try:
+        with pipe:
+            pipe.write(payload)
+    except OSError:  # the worker is gone (killed at the deadline, or failed): communicate() says so
+        pass
 
 
 def _serve() -> None:
