@@ -80,3 +80,15 @@ def test_parallel_shares_are_balanced_by_bytes_and_keep_the_listing_order():
     costs[1] += transcripts.WORKER_START_BYTES  # the worker starts later
     assert abs(costs[0] - costs[1]) < 100 * mb  # interleaved shares (every other one) differ by 137 MB here
     assert 0 in picks[0]  # the largest goes to this process, which starts at once
+
+
+@pytest.mark.parametrize("line_limit", [8192, 1_000_000])  # the end read again, or found still in the chunk buffer
+@pytest.mark.parametrize("lines", [21, None])
+def test_the_end_of_a_session_reads_the_same_from_the_buffer_or_the_file(tmp_path, line_limit, lines):
+    """A tool_use left without its tool_result (the first 21 lines end on one), and a torn last line."""
+    records = (FIXTURES / "ok.print-with-bash-tool-use.jsonl").read_bytes().splitlines(keepends=True)
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b"".join(records[:lines]) + b'{"type":"user","mess')
+    env = Env(home=tmp_path, project=tmp_path)
+    open_uses = ("Bash (toolu_fake_339dadd3a10b4de0)",) if lines else ()
+    assert transcripts.scan(env, transcript_at(path), line_limit).tail == transcripts.Tail(True, 20, open_uses)

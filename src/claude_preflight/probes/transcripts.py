@@ -34,6 +34,9 @@ _MEDIA_AND_DATA = re.compile(rb'([a-z+.-]+)","data":"')
 HEADER_BASE64 = 96 * 1024  # enough base64 to reach a JPEG's size marker behind its EXIF block
 TAIL_BYTES = 64 * 1024  # the end of a session: its last records, where a torn line or an open tool_use is
 CWD = b'"cwd":"'
+TOOL_USE = b'"type":"tool_use"'
+TOOL_ = b'"tool_'  # the common part of "tool_use" and "tool_result": the lines the end of a session is read by
+NEWLINE = ord("\n")
 _CWD = re.compile(rb'"cwd":"((?:[^"\\]|\\.)*)"')
 
 
@@ -377,12 +380,14 @@ class _Scanner:
                 offset += read
                 continue
             last = chunk.rfind(b"\n", 0, read)
-            head = tail + chunk[: first + 1]
             if in_long_line:
                 self._long(line_start, offset + first - line_start)
-                self._images(head, offset - len(tail))
-            else:
+                self._images(tail + chunk[: first + 1], offset - len(tail))
+            elif tail:  # the line the last chunk ended in
+                head = tail + chunk[: first + 1]
                 self._lines(head, offset - len(tail), 0, len(head))
+            else:  # this chunk starts a line: its lines are searched in place, the first one too
+                first = -1
             self._lines(chunk, offset, first + 1, last + 1, find)
             tail, line_start, in_long_line = chunk[last + 1 : read], offset + last + 1, False
             offset += read
@@ -390,15 +395,14 @@ class _Scanner:
             self._long(line_start, offset - line_start)
         elif tail:  # a last line without its newline
             self._lines(tail, offset - len(tail), 0, len(tail))
-        # A file read in one chunk still has its end in the buffer: no second read of it.
-        end = bytes(chunk[max(0, offset - TAIL_BYTES) : offset]) if chunks == 1 else None
         return Scan(
             self.transcript,
             self.cwd,
             tuple(line for _, line in sorted(self.errors.values(), key=lambda found: found[0])),  # file order
             tuple(self.long_lines),
             tuple(self.images.values()),
-            _tail(self.handle, offset, self.line_limit, end),
+            # A file read in one chunk still has its end in the buffer: no second read of it.
+            _tail(self.handle, offset, self.line_limit, buffer if chunks == 1 else None),
             bytes_read=offset,
         )
 
@@ -543,35 +547,39 @@ def _jpeg_size(head: bytes) -> tuple[int | None, int | None]:
     return None, None
 
 
-def _tail(handle, size: int, line_limit: int, data: bytes | None = None) -> Tail:
-    """The end of the session (its last TAIL_BYTES of `size`, read unless given): a torn last line, and tool_use
-    blocks still waiting for their tool_result."""
+def _tail(handle, size: int, line_limit: int, whole: ChunkBuffer | None = None) -> Tail:
+    """The end of the session (its last TAIL_BYTES of `size`, read unless `whole` holds the whole file): a torn
+    last line, and tool_use blocks still waiting for their tool_result."""
     start = max(0, size - TAIL_BYTES)
-    data = Env.pread(handle.fileno(), size - start, start) if data is None else data
+    if whole is None:
+        data: bytes | bytearray = Env.pread(handle.fileno(), size - start, start)
+        low, high, find = 0, len(data), data.find
+    else:  # searched in place: no copy of the window
+        data, low, high, find = whole.data, start, size, whole.find
     torn_bytes = 0
-    if data and not data.endswith(b"\n"):
-        last = data[data.rfind(b"\n") + 1 :]
+    if high > low and data[high - 1] != NEWLINE:
+        last = data.rfind(b"\n", low, high) + 1 or low
         try:
-            loads(last)
+            loads(data[last:high])
         except ValueError:
-            torn_bytes = len(last)
-            data = data[: len(data) - len(last)]
-    return Tail(torn_bytes > 0, torn_bytes, _open_tool_uses(data, start > 0, line_limit))
+            torn_bytes, high = high - last, last
+    return Tail(torn_bytes > 0, torn_bytes, _open_tool_uses(data, low, high, start > 0, line_limit, find))
 
 
-def _open_tool_uses(data: bytes, cut_at_start: bool, line_limit: int) -> tuple[str, ...]:
-    """The tool_use blocks of the last line that asked for tools, less those answered after it."""
-    at = data.rfind(b'"type":"tool_use"')
+def _open_tool_uses(
+    data: bytes | bytearray, low: int, high: int, cut_at_start: bool, line_limit: int, find: Finder
+) -> tuple[str, ...]:
+    """The tool_use blocks of the last line in data[low:high] that asked for tools, less those answered after it.
+    `find` searches data (the last tool_use is found going forwards: most windows hold none or a few)."""
+    at = _last(find, TOOL_USE, low, high)
     if at == -1:
         return ()
-    line_start = data.rfind(b"\n", 0, at) + 1
-    if line_start == 0 and cut_at_start:
+    line_start = data.rfind(b"\n", low, at) + 1 or low
+    if line_start == low and cut_at_start:
         return ()  # that line began before the window: too long to be worth parsing here
     answered: set[str] = set()
-    for line in reversed(data[line_start:].split(b"\n")):
-        if b'"tool_' not in line:  # the common part of both markers: most lines go no further
-            continue
-        record = _record(line, line_limit, b'"tool_result"', b'"tool_use"')
+    for begin, end in reversed(_lines_with(data, find, TOOL_, line_start, high)):
+        record = _record(data[begin:end], line_limit, b'"tool_result"', b'"tool_use"')
         if record is None or record.get("isSidechain"):
             continue
         blocks = _blocks(record)
@@ -582,6 +590,26 @@ def _open_tool_uses(data: bytes, cut_at_start: bool, line_limit: int) -> tuple[s
             if uses:
                 return tuple(f"{b.get('name')} ({b.get('id')})" for b in uses if b.get("id") not in answered)
     return ()
+
+
+def _lines_with(data: bytes | bytearray, find: Finder, needle: bytes, low: int, high: int) -> list[tuple[int, int]]:
+    """The (start, end) of each line of data[low:high] that holds needle, in order, its newline left out."""
+    lines, at = [], find(needle, low, high)
+    while at != -1:
+        start = data.rfind(b"\n", low, at) + 1 or low
+        end = data.find(b"\n", at, high)
+        end = high if end == -1 else end
+        lines.append((start, end))
+        at = find(needle, end, high)
+    return lines
+
+
+def _last(find: Finder, needle: bytes, low: int, high: int) -> int:
+    """Where needle last starts in [low, high), -1 if nowhere."""
+    found, at = -1, find(needle, low, high)
+    while at != -1:
+        found, at = at, find(needle, at + 1, high)
+    return found
 
 
 def _record(line: bytes, line_limit: int, *markers: bytes) -> dict | None:
