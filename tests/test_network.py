@@ -5,7 +5,9 @@ No mock of the HTTP layer: every request crosses a real socket, TLS handshake an
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -262,3 +264,35 @@ def test_offline_skips_every_network_request(tmp_path, api):
         result = run(REGISTRY[check_id], env, policy)
         assert result.status is Status.SKIP and "--offline" in result.summary
     assert len(api[0].seen_keys) == before
+
+
+SHAPES = Path(__file__).parent / "fixtures" / "real-claude" / "credentials" / "shapes.jsonl"
+
+
+@pytest.mark.parametrize(
+    "record", [json.loads(line) for line in SHAPES.read_text().splitlines()], ids=lambda r: r["case"]
+)
+def test_a_credentials_shape_is_judged_as_the_real_cli_treated_it(tmp_path, record):
+    """shapes.jsonl: what Claude Code 2.1.330 printed and sent for each shape of credential, against a loopback API
+    answering 401 (see the MANIFEST). Refused there (nothing sent): a fail quoting its words. Trimmed and sent:
+    not a problem. Sent with quotes, spaces or a control character in the key: a fail (the API rejects it)."""
+    from claude_preflight.rules.network import evaluate_credentials
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    if record["apiKeyHelper"]:
+        (home / ".claude" / "settings.json").write_text(json.dumps({"apiKeyHelper": record["apiKeyHelper"]}))
+    env = Env(home=home, project=tmp_path, environ={"PATH": os.environ["PATH"], **record["env"]})
+    credential = network.credentials(env, 10, 1 << 20)
+    result = evaluate_credentials(credential, 0, Policy())
+    text = "\n".join([result.summary, *result.evidence, result.remediation or ""])
+    keys_sent = {v.removeprefix("Bearer").strip() for headers in record["sent"] for v in headers.values() if v} - {""}
+    if not keys_sent:  # Claude Code would not send it
+        assert result.status is Status.FAIL
+        quoted = text.split('stops at once with "', 1)[1].split(" …", 1)[0]
+        assert quoted in record["printed"]
+    elif any(re.search(r"[\s'\"\x00-\x1f]", key) for key in keys_sent):
+        assert result.status is Status.FAIL and "sent exactly as set" in text
+    else:  # sent, trimmed: the key we judge is the key it sent
+        assert result.status is not Status.FAIL, text
+        assert credential.value.strip() in keys_sent

@@ -108,7 +108,8 @@ CATALOGUE: tuple[CheckInfo, ...] = (
         "network.credentials",
         "network",
         "Claude Code has credentials, well formed (key, token, apiKeyHelper, OAuth, Bedrock, Vertex)",
-        "A missing, quoted or padded key, a failing apiKeyHelper or an expired login fails every request",
+        "A missing or quoted key, one with a line break inside, a failing apiKeyHelper or an expired login fails "
+        "every request",
         "https://code.claude.com/docs/en/iam",
     ),
     CheckInfo(

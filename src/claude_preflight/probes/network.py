@@ -37,7 +37,8 @@ def base_url(env: Env) -> str:
 class KeyProblem:
     """Something wrong with a credential found without the network: a code and what it concerns.
 
-    Codes: padded, quoted, whitespace, not-a-header, not-anthropic (a key's shape); no-region, no-aws-credentials
+    Codes: padded, quoted, line-break, whitespace, not-latin1, control, not-anthropic (a key's shape); no-region,
+    no-aws-credentials
     (Bedrock); no-project, no-region, missing-credentials-file, no-google-credentials (Vertex)."""
 
     code: str
@@ -84,10 +85,14 @@ def _format_problems(value: str, name: str, base: str) -> list[KeyProblem]:
         problems.append(KeyProblem("padded", name))
     if stripped[:1] in "\"'" or stripped[-1:] in "\"'":
         problems.append(KeyProblem("quoted", name))
-    if re.search(r"\s", stripped):
+    if re.search(r"[\r\n]", stripped):
+        problems.append(KeyProblem("line-break", name))
+    if re.search(r"[^\S\r\n]", stripped):
         problems.append(KeyProblem("whitespace", name))
-    if not _HEADER_SAFE.fullmatch(stripped):
-        problems.append(KeyProblem("not-a-header", name))
+    if any(ord(character) > 0xFF for character in stripped):
+        problems.append(KeyProblem("not-latin1", name))
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", stripped):
+        problems.append(KeyProblem("control", name))
     if name == "ANTHROPIC_API_KEY" and not stripped.strip("\"'").startswith("sk-ant-") and base == DEFAULT_BASE_URL:
         problems.append(KeyProblem("not-anthropic", name))
     return problems

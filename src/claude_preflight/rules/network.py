@@ -29,6 +29,28 @@ HANG = (
 )
 
 
+# What Claude Code 2.1.330 does with a credential's shape (driven against a loopback API): it trims whitespace and
+# newlines around it; it refuses to send one with a line break or a character past U+00FF inside; it sends quotes,
+# inner spaces and other control characters as they are, and the API rejects the key.
+REFUSED = ("line-break", "not-latin1")
+SENT_AS_SET = ("quoted", "whitespace", "control")
+
+
+def _refusal(c: Credential, p: KeyProblem) -> str:
+    """Claude Code's own words when it refuses a credential, as 2.1.330 prints them."""
+    what = "a line break" if p.code == "line-break" else "a non-ASCII character"
+    if c.source == "apiKeyHelper":
+        return f'"apiKeyHelper failed: returned output that cannot be used as an API key: it contains {what} …".'
+    if c.source in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"):
+        lead, header = (
+            ("Invalid API key · Fix external API key", "X-Api-Key")
+            if c.header == "x-api-key"
+            else ("Invalid auth token · Fix external auth token", "Authorization")
+        )
+        return f'"{lead} · Invalid {header} header value from {c.source}: it contains {what} …".'
+    return f"an invalid key error (the key contains {what})."
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
@@ -40,10 +62,13 @@ def _who(c: Credential) -> str:
 def problem_text(p: KeyProblem) -> str:
     """A credential problem in words (the probe gives only its code and what it concerns)."""
     return {
-        "padded": f"{p.subject} has leading or trailing whitespace or a newline",
+        "padded": f"{p.subject} has leading or trailing whitespace or a newline, which Claude Code trims before "
+        "sending it (2.1.330 does): not a problem",
         "quoted": f"{p.subject} is wrapped in quotes (they are sent as part of the key)",
+        "line-break": f"{p.subject} holds a line break",
         "whitespace": f"{p.subject} contains whitespace",
-        "not-a-header": f"{p.subject} holds a line break or a character that cannot be sent in an HTTP header",
+        "not-latin1": f"{p.subject} holds a character no HTTP header can carry",
+        "control": f"{p.subject} holds a control character (sent as part of the key)",
         "not-anthropic": f"{p.subject} does not look like an Anthropic key (they start with sk-ant-)",
         "no-region": f"no {p.subject}"
         + (" (or AWS_DEFAULT_REGION): Claude Code needs it for Bedrock" if p.subject == "AWS_REGION" else ""),
@@ -107,12 +132,23 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
             docs=DOCS_AUTH,
         )
     findings = []
-    broken = [p for p in c.problems if p.code != "not-anthropic"]
-    if broken:
+    evidence += [problem_text(p) for p in c.problems if p.code == "padded"]
+    refused = [p for p in c.problems if p.code in REFUSED]
+    sent = [p for p in c.problems if p.code in SENT_AS_SET]
+    if refused:
         findings.append(
             Finding(
                 Status.FAIL,
-                f"{c.source} is malformed: {problem_text(broken[0])}",
+                f"{c.source} is malformed: {problem_text(refused[0])}",
+                f"Claude Code does not send it: it stops at once with {_refusal(c, refused[0])} "
+                f"Set it again, the key alone on one line, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}",
+            )
+        )
+    elif sent:
+        findings.append(
+            Finding(
+                Status.FAIL,
+                f"{c.source} is malformed: {problem_text(sent[0])}",
                 f"The key is sent exactly as set, so the API rejects it ({HANG}) Set it again without "
                 f"quotes or spaces, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}",
             )
