@@ -296,3 +296,20 @@ def test_a_credentials_shape_is_judged_as_the_real_cli_treated_it(tmp_path, reco
     else:  # sent, trimmed: the key we judge is the key it sent
         assert result.status is not Status.FAIL, text
         assert credential.value.strip() in keys_sent
+
+
+def test_what_the_untrusted_helper_skip_says_of_claude_code_is_what_it_did():
+    """project-helper-trust.jsonl: `claude -p` ran a project's apiKeyHelper whatever the folder's trust; an
+    interactive session showed its trust dialog first and had not run it."""
+    from claude_preflight.probes.network import Credential
+    from claude_preflight.rules.network import evaluate_credentials
+
+    rows = [json.loads(line) for line in (SHAPES.parent / "project-helper-trust.jsonl").read_text().splitlines()]
+    helper = Credential("apiKeyHelper", detail=("apiKeyHelper from p/.claude/settings.json: ./key.sh",), untrusted=True)
+    said = "\n".join(evaluate_credentials(helper, 0, Policy()).evidence)
+    printed = [row for row in rows if row["mode"].startswith("claude -p")]
+    interactive = [row for row in rows if row["mode"].startswith("claude (interactive")]
+    assert printed and all(row["helper_ran"] for row in printed) and "`claude -p` does not ask" in said
+    assert interactive and not any(row["helper_ran"] for row in interactive)
+    dialog = said.split('its trust dialog: "', 1)[1].split('"', 1)[0]
+    assert all(dialog in row["printed"] for row in interactive)

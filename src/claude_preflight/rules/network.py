@@ -108,8 +108,10 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
         return skip(
             "apiKeyHelper not run: it comes from the project's own settings and this folder is not trusted",
             *evidence,
-            "Claude Code runs nothing a project's files define until you accept its trust dialog; "
-            "neither does claude-preflight. Read the command; if you trust it, check it by hand with:",
+            'An interactive Claude Code asks first (its trust dialog: "Trusting this folder loads '
+            '.claude/settings.json (runs commands)"), but `claude -p` does not ask: it runs this command at once '
+            "(2.1.330). claude-preflight runs nothing a project's files define in a folder you have not trusted. "
+            "Read the command; if you trust it, check it by hand with:",
             f"  {command}",
         )
     if c.error:
