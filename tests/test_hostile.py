@@ -16,6 +16,7 @@ from claude_preflight.checking import REGISTRY, run_targets
 from claude_preflight.env import Env
 from claude_preflight.policy import Policy
 from claude_preflight.probes.files import MAX_DEPTH, TooDeep, loads
+from claude_preflight.rules.mcp import NUL_REFUSED
 
 DEEP = 100_000  # what the issue measured: RecursionError in 4-13 checks
 
@@ -134,7 +135,22 @@ def test_one_odd_server_never_loses_the_others(world_with_servers):  # noqa: F81
     for name in ("nul-arg", "bad-port", "crlf-header", "closes-stdout"):
         assert r[f"user:{name}"].status.value == "fail", (name, r[f"user:{name}"].summary)
     assert "closed its stdout" in r["user:closes-stdout"].summary
+    assert NUL_REFUSED in r["user:nul-arg"].text()
     assert "Injected" not in r["user:crlf-header"].text()
+
+
+REAL = Path(__file__).parent / "fixtures" / "real-claude"
+
+
+def test_the_nul_advice_quotes_what_claude_code_printed():
+    """mcp-list/odd-servers.jsonl: `claude mcp list` of 2.1.330 with a NUL byte in a server's argument or command."""
+    rows = [json.loads(line) for line in (REAL / "mcp-list" / "odd-servers.jsonl").read_text().splitlines()]
+    printed = [row["printed"] for row in rows if "\0" in "".join([row["server"]["command"], *row["server"]["args"]])]
+    quoted = NUL_REFUSED.split('("', 1)[1].split('")', 1)[0]
+    assert len(printed) == 2 and all(all(part in text for part in quoted.split(" … ")) for text in printed)
+    # A server that closes its stdout and keeps running: Claude Code waited MCP_TIMEOUT, as the "closed" advice says.
+    closed = next(row for row in rows if "os.close(1)" in " ".join(row["server"]["args"]))
+    assert "connection timed out after 8000ms" in closed["printed"] and closed["seconds"] >= 8
 
 
 def test_a_double_forked_setsid_daemon_does_not_outlive_the_check(world_with_servers):  # noqa: F811

@@ -80,6 +80,13 @@ def failure_text(h: Handshake) -> str:
     }[h.failure]
 
 
+# What Claude Code 2.1.330 prints for a NUL byte in a server's command or arguments (`claude mcp list`).
+NUL_REFUSED = (
+    'Claude Code cannot start it either: a NUL byte in its command or arguments is refused ("✘ Failed to connect — '
+    'ERR_INVALID_ARG_VALUE: The argument … must be a string without null bytes"). Remove the \\u0000 '
+    "from the entry."
+)
+
 NOT_CHECKED_TEXT = {
     "budget": "the MCP family's time budget ran out before its turn",
     "cancelled": "the run was stopped before this server started",
@@ -159,6 +166,7 @@ def _stdio(f: McpFacts, evidence: list[str]) -> Result:
     why = failure_text(h)
     advice = {
         "timed out": f"Claude Code waits MCP_TIMEOUT (30 s by default) for it at every start. {SILENT}",
+        "spawn": f"{NUL_REFUSED} {SILENT}" if "null byte" in (h.detail or "") else SILENT,
         "stdout": "The server logs to stdout, which breaks the protocol: make it log to stderr. " + SILENT,
         "closed": "Claude Code waits MCP_TIMEOUT for an answer that never comes, then starts without it. " + SILENT,
     }.get(h.failure, SILENT)
