@@ -42,7 +42,7 @@ def map_in_processes(function: Callable[..., Any], shares: Sequence[tuple], time
             # Fed from a thread: a share over the pipe's 64 kB would hold this process until the worker has
             # started and read it (about 0.1 s), and this process's own share is meanwhile to be done.
             threading.Thread(target=_feed, args=(worker.stdin, payload), daemon=True).start()
-            worker.stdin = None  # the feeder's now; communicate() below only reads
+            worker.stdin = payload = None  # the feeder's now (it lets go of the payload once written)
         results = [function(*shares[0])] if shares else []
         for worker in started:
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
