@@ -415,17 +415,12 @@ class _Scanner:
         the chunk buffer's faster search)."""
         find = find or data.find
         for marker in (API_ERROR, RETRY_ERROR):
-            at = find(marker, start, end)
-            while at != -1:
-                line_start = data.rfind(b"\n", start, at) + 1 or start
-                line_end = data.find(b"\n", at, end)
-                line_end = end if line_end == -1 else line_end
+            for line_start, line_end in _lines_with(data, find, marker, start, end):
                 error = _error_line(data[line_start:line_end])
                 if error:
                     key = (error.final, error.status, error.text)
                     seen = self.errors.get(key)
                     self.errors[key] = (base + line_start, error) if seen is None else (seen[0], seen[1].again(error))
-                at = find(marker, line_end, end)
         self._images(data, base, start, end, find)
 
     def _images(self, data: bytes, base: int, start: int = 0, end: int | None = None, find: Finder | None = None):
@@ -578,7 +573,7 @@ def _open_tool_uses(
     if line_start == low and cut_at_start:
         return ()  # that line began before the window: too long to be worth parsing here
     answered: set[str] = set()
-    for begin, end in reversed(_lines_with(data, find, TOOL_, line_start, high)):
+    for begin, end in reversed(list(_lines_with(data, find, TOOL_, line_start, high))):
         record = _record(data[begin:end], line_limit, b'"tool_result"', b'"tool_use"')
         if record is None or record.get("isSidechain"):
             continue
@@ -592,16 +587,15 @@ def _open_tool_uses(
     return ()
 
 
-def _lines_with(data: bytes | bytearray, find: Finder, needle: bytes, low: int, high: int) -> list[tuple[int, int]]:
+def _lines_with(data: bytes | bytearray, find: Finder, needle: bytes, low: int, high: int) -> Iterator[tuple[int, int]]:
     """The (start, end) of each line of data[low:high] that holds needle, in order, its newline left out."""
-    lines, at = [], find(needle, low, high)
+    at = find(needle, low, high)
     while at != -1:
         start = data.rfind(b"\n", low, at) + 1 or low
         end = data.find(b"\n", at, high)
         end = high if end == -1 else end
-        lines.append((start, end))
+        yield start, end
         at = find(needle, end, high)
-    return lines
 
 
 def _last(find: Finder, needle: bytes, low: int, high: int) -> int:
