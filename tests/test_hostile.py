@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from caserunner import load_checks
+from caserunner import FIXTURES, load_checks
 
 from claude_preflight.checking import REGISTRY, run_targets
 from claude_preflight.env import Env
@@ -139,12 +139,9 @@ def test_one_odd_server_never_loses_the_others(world_with_servers):  # noqa: F81
     assert "Injected" not in r["user:crlf-header"].text()
 
 
-REAL = Path(__file__).parent / "fixtures" / "real-claude"
-
-
 def test_the_nul_advice_quotes_what_claude_code_printed():
     """mcp-list/odd-servers.jsonl: `claude mcp list` of 2.1.330 with a NUL byte in a server's argument or command."""
-    rows = [json.loads(line) for line in (REAL / "mcp-list" / "odd-servers.jsonl").read_text().splitlines()]
+    rows = [json.loads(line) for line in (FIXTURES / "mcp-list" / "odd-servers.jsonl").read_text().splitlines()]
     printed = [row["printed"] for row in rows if "\0" in "".join([row["server"]["command"], *row["server"]["args"]])]
     quoted = NUL_REFUSED.split('("', 1)[1].split('")', 1)[0]
     assert len(printed) == 2 and all(all(part in text for part in quoted.split(" … ")) for text in printed)

@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 
 import pytest
-from caserunner import load_checks
+from caserunner import FIXTURES, load_checks
 from servers import KEY_PREFIX, ConnectProxy, tls_api
 
 from claude_preflight.checking import REGISTRY, run
@@ -266,7 +266,7 @@ def test_offline_skips_every_network_request(tmp_path, api):
     assert len(api[0].seen_keys) == before
 
 
-SHAPES = Path(__file__).parent / "fixtures" / "real-claude" / "credentials" / "shapes.jsonl"
+SHAPES = FIXTURES / "credentials" / "shapes.jsonl"
 
 
 @pytest.mark.parametrize(
