@@ -276,6 +276,8 @@ def test_a_credentials_shape_is_judged_as_the_real_cli_treated_it(tmp_path, reco
     """shapes.jsonl: what Claude Code 2.1.330 printed and sent for each shape of credential, against a loopback API
     answering 401 (see the MANIFEST). Refused there (nothing sent): a fail quoting its words. Trimmed and sent:
     not a problem. Sent with quotes, spaces or a control character in the key: a fail (the API rejects it)."""
+    from claude_preflight.probes.secrets import collect_secrets
+    from claude_preflight.redact import Redactor
     from claude_preflight.rules.network import evaluate_credentials
 
     home = tmp_path / "home"
@@ -289,8 +291,11 @@ def test_a_credentials_shape_is_judged_as_the_real_cli_treated_it(tmp_path, reco
     keys_sent = {v.removeprefix("Bearer").strip() for headers in record["sent"] for v in headers.values() if v} - {""}
     if not keys_sent:  # Claude Code would not send it
         assert result.status is Status.FAIL
-        quoted = text.split('stops at once with "', 1)[1].split(" …", 1)[0]
-        assert quoted in record["printed"]
+        quoted = text.split('stops at once with "', 1)[1].split('".', 1)[0]
+        parts = [part.strip(" ·") for part in quoted.split("…") if part.strip(" ·")]
+        assert parts and all(part in record["printed"] for part in parts)
+        shown = Redactor(collect_secrets(env, 1 << 20))(text)
+        assert all(part in shown for part in parts)  # the quote survives redaction whole
     elif any(re.search(r"[\s'\"\x00-\x1f]", key) for key in keys_sent):
         assert result.status is Status.FAIL and "sent exactly as set" in text
     else:  # sent, trimmed: the key we judge is the key it sent

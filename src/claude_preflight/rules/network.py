@@ -42,12 +42,13 @@ def _refusal(c: Credential, p: KeyProblem) -> str:
     if c.source == "apiKeyHelper":
         return f'"apiKeyHelper failed: returned output that cannot be used as an API key: it contains {what} …".'
     if c.source in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"):
-        lead, header = (
-            ("Invalid API key · Fix external API key", "X-Api-Key")
+        lead = (
+            "Invalid API key · Fix external API key"
             if c.header == "x-api-key"
-            else ("Invalid auth token · Fix external auth token", "Authorization")
+            else "Invalid auth token · Fix external auth token"
         )
-        return f'"{lead} · Invalid {header} header value from {c.source}: it contains {what} …".'
+        # The header's name is left out of the quote: "X-Api-Key header" reads to the redactor as a flag and its value.
+        return f'"{lead} · … from {c.source}: it contains {what} …".'
     return f"an invalid key error (the key contains {what})."
 
 
