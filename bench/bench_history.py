@@ -6,7 +6,9 @@ HOME holds a history (bench_sessions.py --keep writes one). Each round runs, int
 transcripts (the floor), the default run (recent sessions only) and the --all-sessions run (both
 `pytest checks --offline --no-mcp-start`, HTML report on). Prints medians, the ratios to grep and the peak RSS of
 each run, in a wheel install as a user has it (--python names another interpreter). --src runs another
-checkout's code (its src/ and checks/), to measure a before beside an after.
+checkout's code (its src/ and checks/), to measure a before beside an after; --before DIR runs another checkout's
+--all-sessions run in the same rounds (`git archive REV | tar -x -C DIR` makes one), the fairest comparison on a
+machine whose speed drifts between sittings.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--src", type=Path, default=ROOT)
+    parser.add_argument("--before", type=Path, help="a checkout whose --all-sessions run takes turns with this one")
     common.add_python_option(parser)
     args = parser.parse_args()
     python = common.user_python(args.python, ROOT)
@@ -51,14 +54,22 @@ def main() -> None:
     print(f"history: {count} transcripts, {total / 1e9:.2f} GB; code from {args.src}")
     work = Path(tempfile.mkdtemp(prefix="preflight-bench-history-"))
     atexit.register(shutil.rmtree, work, ignore_errors=True)  # the reports go with the run
-    environment = common.user_environ({"PYTHONPATH": str(args.src / "src")} if args.src != ROOT else {})
-    run = [
-        python, "-m", "pytest", str(args.src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
-        "--no-mcp-start", "--home", str(args.home), "--project", str(work), "-o", f"reports_dir={work / 'r'}",
-    ]  # fmt: skip
+
+    def run_of(src: Path) -> tuple[list[str], dict]:
+        environment = common.user_environ({"PYTHONPATH": str(src / "src")} if src != ROOT else {})
+        argv = [
+            python, "-m", "pytest", str(src / "checks"), "-q", "-p", "no:cacheprovider", "--offline",
+            "--no-mcp-start", "--home", str(args.home), "--project", str(work), "-o", f"reports_dir={work / 'r'}",
+        ]  # fmt: skip
+        return argv, environment
+
+    run, environment = run_of(args.src)
     grep = ["grep", "-c", "-r", "--include=*.jsonl", "isApiErrorMessage", str(projects)]
     kinds = {"grep -c": (grep, None), "default run": (run, environment)}
     kinds["--all-sessions run"] = ([*run, "--all-sessions"], environment)
+    if args.before:
+        before, before_environment = run_of(args.before)
+        kinds["--all-sessions before"] = ([*before, "--all-sessions"], before_environment)
     for argv, env in kinds.values():
         measure(argv, work, env)  # warm the page cache and bytecode
     samples: dict[str, list[tuple[float, float]]] = {name: [] for name in kinds}
