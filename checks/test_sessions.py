@@ -11,28 +11,22 @@ def _all(env, policy):
     return transcripts.transcripts(env, policy.scan_max_entries)
 
 
-def _recent_scans(env, policy):
-    return transcripts.recent_scans(
-        env, policy.scan_max_entries, policy.session_days, policy.line_limit_bytes, policy.check_timeout_s
-    )
-
-
 def _indexes(env, policy):
     found = transcripts.session_indexes(env, _all(env, policy), policy.config_max_bytes)
     return found or [NoTarget("no sessions-index.json: Claude Code 2.1.330 keeps none (older 2.1.x releases did)")]
 
 
-@check("sessions.crash-signatures", targets=lambda env, policy: transcript_causes())
+@check("sessions.crash-signatures", targets=lambda env, policy: transcript_causes(), uses=(transcripts.RECENT_SCANS,))
 def test_crash_signatures(env, policy, target):
-    scans = _recent_scans(env, policy)
+    scans = transcripts.recent_scans(env, policy)
     # The table's patterns are compiled only when some error line is there to match.
     signatures = table() if transcripts.any_errors(scans) else NO_SIGNATURES
     return rules.evaluate_signatures(target, scans, signatures, policy.error_repeat_count, policy.session_days)
 
 
-@check("sessions.transcript-damage", targets=lambda env, policy: rules.DAMAGE_KINDS)
+@check("sessions.transcript-damage", targets=lambda env, policy: rules.DAMAGE_KINDS, uses=(transcripts.RECENT_SCANS,))
 def test_transcript_damage(env, policy, target):
-    scans = _recent_scans(env, policy)
+    scans = transcripts.recent_scans(env, policy)
     repaired = repairs.repair_damage(env, target.id, scans, policy) if policy.fix and target.repairable else []
     fix = rules.fix_command("sessions.transcript-damage", env.home, env.project, policy.all_sessions)
     limits = rules.Limits.of(policy)

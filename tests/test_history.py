@@ -6,8 +6,6 @@ import dataclasses
 import os
 import pickle
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -137,15 +135,6 @@ def test_the_session_rules_give_the_same_results_over_compact_scans(tmp_path):
     assert "warn" in verdicts  # the 401 lines were found through the kept scans
 
 
-def test_a_scan_worker_does_not_import_pytest():
-    code = (
-        "import sys, pickle; from claude_preflight import workers; "
-        "print(workers.map_in_processes(__import__('builtins').sorted, [([2, 1],), (list(sys.modules),)], 60)[1])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "claude_preflight.workers" in out and "pytest" not in out and "_pytest" not in out
-
-
 @dataclass(frozen=True)
 class Fact:
     """A fact."""
@@ -178,58 +167,22 @@ def test_records_behave_like_dataclasses():
     assert loose == Loose(4) and Loose.__hash__ is None
 
 
-def test_scan_workers_are_the_runs_children_and_stop_with_it():
-    """Ctrl-C or SIGTERM (children.stop_all) ends a parallel scan's worker processes too, not only the check."""
-    import threading
-    import time
-
-    from claude_preflight import children, workers
-
-    children.reset()
-    outcome: list[object] = []
-
-    def scan() -> None:
-        try:
-            outcome.append(workers.map_in_processes(time.sleep, [(0,), (60,)], None))
-        except Exception as exc:  # noqa: BLE001 - the worker was killed: that is the point
-            outcome.append(exc)
-
-    thread = threading.Thread(target=scan, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not children._live and time.monotonic() < deadline:
-        time.sleep(0.01)
-    [pid] = list(children._live)
-    children.stop_all()
-    thread.join(20)
-    children.reset()
-    assert not thread.is_alive() and isinstance(outcome[0], RuntimeError)
-    assert not os.path.exists(f"/proc/{pid}")  # killed and reaped
-
-
 def test_scan_workers_end_at_the_checks_timeout(tmp_path, monkeypatch):
     """The session checks pass their timeout down to the parallel scan, whose workers are killed and reaped at it
-    (before, they had no deadline: a check that timed out left them scanning)."""
-    import subprocess
-    import time
-
-    from claude_preflight.checks import test_sessions
-
-    from claude_preflight import children, workers
+    (test_workers): before, they had no deadline, and a check that timed out left them scanning."""
+    from claude_preflight import workers
     from claude_preflight.policy import Policy
 
     make_history(tmp_path)
     env = Env(home=tmp_path, project=tmp_path)
     asked = []
+
+    def share_out(self, function, common, tasks, processes, timeout=None):
+        asked.append(timeout)
+        return workers.Sharing(function, common, tasks, 1, timeout)  # this process alone
+
     monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(Env, "map_in_processes", lambda self, f, shares, timeout=None: asked.append(timeout) or [
-        f(*share) for share in shares
-    ])  # fmt: skip
-    test_sessions._recent_scans(env, Policy.from_strings({"check_timeout_s": "7"}))
+    monkeypatch.setattr(Env, "share_out", share_out)
+    transcripts.recent_scans(env, Policy.from_strings({"check_timeout_s": "7"}))
     assert asked == [7.0]
-
-    children.reset()
-    with pytest.raises(subprocess.TimeoutExpired):
-        workers.map_in_processes(time.sleep, [(0,), (60,)], 0.5)
-    assert not children._live  # the worker was killed and reaped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -454,3 +455,49 @@ def test_node_is_asked_its_version_when_the_run_starts_and_only_if_install_node_
         assert seen.read_text() == "True" and checks["install.node"]["summary"].startswith("node 22.1.0")
     else:
         assert seen.read_text() == "False" and not mark.exists() and "install.node" not in checks
+
+
+def _results(pytester) -> list[tuple]:
+    document = json.loads((pytester.path / "reports" / "claude-preflight.json").read_text())
+    return [(c["id"], c.get("target"), c["status"], c["summary"], c.get("evidence")) for c in document["checks"]]
+
+
+def _live_module(name: str):
+    """The module a run in this process will use: an earlier in-process run may have dropped it from sys.modules
+    (pytester restores them), leaving its package's attribute pointing at a copy the next run does not use."""
+    return importlib.import_module(f"claude_preflight.{name}")
+
+
+def test_a_big_historys_scan_begins_while_pytest_collects(pytester, damaged, monkeypatch):
+    """--all-sessions over a history big enough to share with worker processes: the workers start when the run is
+    configured, before pytest has collected the checks (0.1-0.2 s of a CPU that would otherwise wait), and the
+    session checks get the scan they would have made themselves."""
+    plugin, transcripts = _live_module("plugin"), _live_module("probes.transcripts")
+    Env = _live_module("env").Env
+    monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    events: list[str] = []
+    share_out, keep_facts = Env.share_out, plugin.keep_facts
+    monkeypatch.setattr(Env, "share_out", lambda *a, **k: events.append("workers started") or share_out(*a, **k))
+    monkeypatch.setattr(plugin, "keep_facts", lambda *a: events.append("collected") or keep_facts(*a))
+    run_suite(pytester, *damaged, "--all-sessions", "-k", "sessions")
+    assert events == ["workers started", "collected"]
+    begun_early = _results(pytester)
+    monkeypatch.setattr(plugin, "begin_facts", lambda env, policy: {})  # the scan made when a check asks
+    run_suite(pytester, *damaged, "--all-sessions", "-k", "sessions")
+    assert events[2:] == ["collected", "workers started"]
+    assert _results(pytester) == begun_early and any(r[2] != "ok" for r in begun_early)
+
+
+def test_a_begun_scan_no_selected_check_wants_is_cancelled(pytester, damaged, monkeypatch):
+    """`-k config --all-sessions`: the workers begun at configure end once pytest has collected the checks."""
+    transcripts = _live_module("probes.transcripts")
+
+    monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    events: list[str] = []
+    scanning = transcripts.Scanning
+    monkeypatch.setattr(scanning, "cancel", lambda self: events.append("cancelled") or self.sharing.cancel())
+    monkeypatch.setattr(scanning, "result", lambda self: events.append("result wanted"))
+    result = run_suite(pytester, *damaged, "--all-sessions", "-k", "test_config")
+    assert result.ret in (0, 1) and events == ["cancelled"]

@@ -64,22 +64,26 @@ def test_the_parallel_scan_gives_the_serial_answer(tmp_path, monkeypatch, cpus):
     serial = transcripts._scan_many(env, found, 1_000_000)
     monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(os, "cpu_count", lambda: cpus)
-    parallel = transcripts._scan_all(env, found, 1_000_000)
+    parallel = transcripts.scans(env, found, 1_000_000)
     assert parallel == serial and len(parallel._kept) == len(serial._kept) > 0
 
 
-def test_parallel_shares_are_balanced_by_bytes_and_keep_the_listing_order():
-    """One huge transcript must not leave an interleaved share seconds behind the others (Pareto-sized histories)."""
+def test_parallel_tasks_cover_the_listing_costliest_first():
+    """One huge transcript must not leave a process seconds behind the others (Pareto-sized histories): it is a
+    task of its own, given out first; the small ones go in runs of neighbours (one folder's files)."""
     mb = 1 << 20
-    sizes = [300 * mb, 1 * mb, 100 * mb, 100 * mb, 2 * mb, 100 * mb, 50 * mb, 50 * mb]
+    sizes = [300 * mb, *[1 * mb] * 40, 100 * mb, 100 * mb, 2 * mb, 100 * mb, 50 * mb, 50 * mb, *[3 * mb] * 30]
     found = [types.SimpleNamespace(size=size) for size in sizes]
-    picks = transcripts._picks(transcripts._balanced(found, 2, sum(sizes)), 2)
-    assert sorted(i for share in picks for i in share) == list(range(len(sizes)))
-    assert all(list(share) == sorted(share) for share in picks)
-    costs = [sum(sizes[i] + transcripts.FILE_COST_BYTES for i in share) for share in picks]
-    costs[1] += transcripts.WORKER_START_BYTES  # the worker starts later
-    assert abs(costs[0] - costs[1]) < 100 * mb  # interleaved shares (every other one) differ by 137 MB here
-    assert 0 in picks[0]  # the largest goes to this process, which starts at once
+    count = 8
+    tasks = transcripts._tasks(found, count, sum(sizes))
+    assert sorted(i for task in tasks for i in task) == list(range(len(sizes)))  # each transcript once
+    assert all(list(task) == sorted(task) for task in tasks)
+    costs = [sum(sizes[i] + transcripts.FILE_COST_BYTES for i in task) for task in tasks]
+    assert costs == sorted(costs, reverse=True) and list(tasks[0]) == [0]
+    assert len(tasks) <= 2 * count + 1
+    # Apart from the transcripts bigger than a task, no task is more than twice the share of one.
+    share = sum(costs) / count
+    assert all(cost <= 2 * share for cost, task in zip(costs, tasks, strict=True) if len(task) > 1)
 
 
 @pytest.mark.parametrize("line_limit", [8192, 1_000_000])  # the end read again, or found still in the chunk buffer

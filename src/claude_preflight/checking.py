@@ -42,19 +42,23 @@ class CheckSpec:
     function: Callable[..., Result]
     targets: Callable[[Any, Any], list] | None = None  # (env, policy) -> [Target]
     early: bool = False  # mostly waits on a child process: started when the run starts (see start_early)
+    uses: tuple[str, ...] = ()  # facts begun before the checks are collected (see begin_facts)
 
 
 REGISTRY: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, targets: Callable[[Any, Any], list] | None = None, early: bool = False):
+def check(
+    check_id: str, targets: Callable[[Any, Any], list] | None = None, early: bool = False, uses: tuple[str, ...] = ()
+):
     """Declare a check function; `targets(env, policy)` lists what a parametrised check runs on. `early`: the
     check mostly waits on a command (`node --version` starts in 30-60 ms): it is started with the run, so that
-    the command runs while the checks before it do, and its result is taken when its turn comes."""
+    the command runs while the checks before it do, and its result is taken when its turn comes. `uses`: the
+    names of the facts (FACTS) the check asks for, which the run begins before it collects the checks."""
     info = catalogue.get(check_id)
 
     def declare(function):
-        spec = CheckSpec(info, function, targets, early)
+        spec = CheckSpec(info, function, targets, early, uses)
         function.preflight_spec = spec
         REGISTRY[check_id] = spec
         return function
@@ -202,6 +206,37 @@ def start_early(specs: list[CheckSpec], env, policy) -> None:
                 continue
             call = partial(spec.function, env=env, policy=policy)
             env.this_run.early[spec.info.id] = CHECK_THREADS.start(f"check {spec.info.id}", call)
+
+
+def _begin_recent_scans(env, policy):
+    from claude_preflight.probes import transcripts
+
+    return transcripts.start_recent_scans(env, policy)
+
+
+# Facts worth beginning before pytest has even collected the checks (0.1-0.2 s that one CPU would spend waiting):
+# name -> begin(env, policy), which returns something with a cancel() for a run that selects no check using it.
+FACTS: dict[str, Callable[[Any, Any], Any]] = {"recent-scans": _begin_recent_scans}
+
+
+def begin_facts(env, policy) -> dict[str, Any]:
+    """Begin every fact of FACTS: a scan of a big history starts its worker processes. One that fails to begin is
+    left to the checks that ask for it, which say why."""
+    begun = {}
+    for name, begin in FACTS.items():
+        try:
+            begun[name] = begin(env, policy)
+        except Exception:  # noqa: BLE001, S112 - the checks ask again and report it
+            continue
+    return begun
+
+
+def keep_facts(begun: dict[str, Any], specs: list[CheckSpec]) -> None:
+    """Cancel the begun facts that none of the selected checks uses (`-k memory` scans no history)."""
+    used = {name for spec in specs for name in spec.uses}
+    for name, fact in begun.items():
+        if name not in used:
+            fact.cancel()
 
 
 def run_targets(spec: CheckSpec, env, policy) -> list[tuple[Any, Result]]:

@@ -306,13 +306,13 @@ class Env:
     def cpu_count() -> int:
         return os.cpu_count() or 1
 
-    def map_in_processes(self, function, shares: list[tuple], timeout: float | None = None) -> list:
-        """[function(*share) for share in shares], spread over processes (see workers.py), within `timeout` and
-        the run's time."""
+    def share_out(self, function, common: tuple, tasks: list, processes: int, timeout: float | None = None):
+        """[function(*common, task) for task in tasks] on `processes` CPUs, begun: the worker processes start now
+        and .finish() returns the results (see workers.Sharing); within `timeout` and the run's time."""
         from claude_preflight import workers
 
         bounds = [t for t in (timeout, self.this_run.remaining()) if t is not None]
-        return workers.map_in_processes(function, shares, min(bounds) if bounds else None)
+        return workers.Sharing(function, common, tasks, processes, min(bounds) if bounds else None)
 
     # -- the only writes (claude-preflight --fix) --------------------------------------------
     @staticmethod

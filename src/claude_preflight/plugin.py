@@ -21,7 +21,7 @@ import pytest
 from _pytest.junitxml import mangle_test_address
 
 from claude_preflight import __version__, children
-from claude_preflight.checking import CheckSpec, discover, internal_error, run, start_early
+from claude_preflight.checking import CheckSpec, begin_facts, discover, internal_error, keep_facts, run, start_early
 from claude_preflight.env import PLATFORMS, Env, current_platform
 from claude_preflight.outcome import Result
 from claude_preflight.policy import THRESHOLDS, Policy, default
@@ -81,6 +81,7 @@ class RunState:
     markdown_path: Path | None = None
     by_case: dict = field(default_factory=dict)  # (JUnit classname, name) -> record
     environment: dict | None = None
+    begun: dict = field(default_factory=dict)  # facts begun before collection (checking.begin_facts)
 
 
 STATE = pytest.StashKey[RunState]()
@@ -200,6 +201,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     _interrupt_on_sigterm(state)
     _report_defaults(config)
+    if not config.option.collectonly:  # a big history's scan starts while pytest collects (checking.FACTS)
+        state.begun = begin_facts(env, policy)
 
 
 def _report_defaults(config: pytest.Config) -> None:
@@ -494,7 +497,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     gc.freeze()
     state = session.config.stash.get(STATE, None)
     if state is not None and not session.config.option.collectonly:  # --collect-only runs nothing, early or not
-        start_early(list(dict.fromkeys(filter(None, map(_spec, session.items)))), state.env, state.policy)
+        specs = list(dict.fromkeys(filter(None, map(_spec, session.items))))
+        keep_facts(state.begun, specs)
+        start_early(specs, state.env, state.policy)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -70,15 +70,26 @@ def largest(found: Sequence[Transcript], count: int) -> list[Transcript]:
     return sorted(found, key=lambda t: -t.size)[:count]
 
 
-def recent_scans(env: Env, limit: int, days: float, line_limit: int, timeout: float | None = None) -> list[Scan]:
-    """The scans of the recent transcripts, once per run: every session check asks for the same list. A parallel
-    scan's worker processes are killed at `timeout` (the check's own)."""
+def recent_scans(env: Env, policy) -> Sequence[Scan]:
+    """The scans of the recent transcripts (all of them with --all-sessions), once per run: every session check
+    asks for the same list. A parallel scan's worker processes are killed at the check's timeout."""
+    return once_per_run(RECENT_SCANS, env, _scan_key(policy), lambda: start_recent_scans(env, policy).result())
+
+
+def start_recent_scans(env: Env, policy) -> Scanning:
+    """recent_scans begun (once per run): its workers, if it has any, scan from now on. The run starts it before
+    pytest collects the checks, and cancels it when none of them is selected."""
+    limit, days, line_limit = _scan_key(policy)
     return once_per_run(
-        "recent-scans",
+        "recent-scans-begun",
         env,
-        (limit, days, line_limit),
-        lambda: scans(env, recent(env, transcripts(env, limit), days), line_limit, timeout),
+        _scan_key(policy),
+        lambda: Scanning(env, recent(env, transcripts(env, limit), days), line_limit, policy.check_timeout_s),
     )
+
+
+def _scan_key(policy) -> tuple[int, float, int]:
+    return policy.scan_max_entries, policy.session_days, policy.line_limit_bytes
 
 
 @dataclass(frozen=True)
@@ -150,61 +161,96 @@ class Scan:
 
 
 CLEAN_TAIL = Tail(False, 0, ())
+RECENT_SCANS = "recent-scans"  # the fact the session checks share (CheckSpec.uses)
 PARALLEL_BYTES = 256 << 20  # above this, a scan is spread over the CPUs (one process each)
 
 
 def scans(env: Env, found: Sequence[Transcript], line_limit: int, timeout: float | None = None) -> ScanList:
     """Scan each transcript (big histories on several CPUs, whose processes end at `timeout`)."""
-    return _scan_all(env, found, line_limit, timeout)
+    return Scanning(env, found, line_limit, timeout).result()
 
 
-def _scan_all(env: Env, found: Sequence[Transcript], line_limit: int, timeout: float | None = None) -> ScanList:
-    workers = min(env.cpu_count(), 4)
-    total = found.total_size if isinstance(found, TranscriptView) else sum(t.size for t in found)
-    if workers < 2 or total < PARALLEL_BYTES:
-        return _scan_many(env, found, line_limit)
-    # The other CPUs take shares of about equal cost while this process scans its own.
-    share_of = _balanced(found, workers, total)
-    shares = [_pick(found, indices) for indices in _picks(share_of, workers)]
-    done = env.map_in_processes(_scan_many, [(env, share, line_limit) for share in shares], timeout)
-    return ScanList.gathered(found, share_of, done)
+class Scanning:
+    """A scan of many transcripts, begun: for a big history on a machine with CPUs to spare, worker processes
+    take transcripts from the moment it is made; result() scans the ones left here and returns every Scan.
+
+    Made before its result is wanted (start_recent_scans, while pytest still collects the checks), the workers
+    use a CPU that would otherwise wait."""
+
+    def __init__(self, env: Env, found: Sequence[Transcript], line_limit: int, timeout: float | None = None) -> None:
+        self.env, self.found, self.line_limit = env, found, line_limit
+        self.tasks: list[array] = []
+        self.sharing = None
+        self._outcome: ScanList | BaseException | None = None
+        processes = min(env.cpu_count(), 4)
+        total = found.total_size if isinstance(found, TranscriptView) else sum(t.size for t in found)
+        if processes >= 2 and total >= PARALLEL_BYTES:
+            # Many small tasks, taken by whichever process is free: they all end within a task of each other.
+            self.tasks = _tasks(found, processes * TASKS_PER_PROCESS, total)
+            self.sharing = env.share_out(_scan_task, (env, found, line_limit), self.tasks, processes, timeout)
+
+    def result(self) -> ScanList:
+        """The scans, in found's order; asked again, the same answer (or the same error: a timeout is not waited
+        for twice)."""
+        if self._outcome is None:
+            try:
+                self._outcome = self._result()
+            except Exception as exc:  # noqa: BLE001 - raised again to every check that asks
+                self._outcome = exc
+        if isinstance(self._outcome, BaseException):
+            raise self._outcome
+        return self._outcome
+
+    def _result(self) -> ScanList:
+        if self.sharing is None:
+            return _scan_many(self.env, self.found, self.line_limit)
+        # Let go of the tasks and their scans once gathered: the run keeps this object to its end.
+        sharing, tasks, self.sharing, self.tasks = self.sharing, self.tasks, None, []
+        task_of = array("H", bytes(2 * len(self.found)))
+        for n, indices in enumerate(tasks):
+            for index in indices:
+                task_of[index] = n
+        return ScanList.gathered(self.found, task_of, sharing.finish())
+
+    def cancel(self) -> None:
+        """Its result will not be wanted: the workers end."""
+        if self.sharing is not None:
+            self.sharing.cancel()
 
 
-# Measured on the bench history with the memmem search: 130 us a file (open, end, records) and 2.4 GB/s.
-FILE_COST_BYTES = 256 * 1024  # opening a transcript and reading its end cost about as much as scanning 256 kB
-WORKER_START_BYTES = 128 << 20  # a worker process starts its share about 60 ms after this one starts its own
+# Measured on the bench history with the memmem search: 50 us a file (open, end, records) and 2.4 GB/s.
+FILE_COST_BYTES = 128 * 1024  # opening a transcript and reading its end cost about as much as scanning 128 kB
+# A task is then about 15 ms of work at 2 GB; handing one out costs under 0.1 ms, and the processes end within a
+# task or two of each other (the last tasks are the smallest).
+TASKS_PER_PROCESS = 64
 
 
-def _balanced(found: Sequence[Transcript], count: int, total: int) -> array:
-    """Which of `count` shares each transcript goes to (one byte each: 100k sessions hold no list of them), the
-    shares of about equal cost: the big transcripts largest first to the least loaded share (one huge transcript
-    would leave an interleaved share a second behind), then the rest in order to the least loaded. Share 0 is
-    this process's: the workers start later. `total` is the bytes of all of found."""
+def _tasks(found: Sequence[Transcript], count: int, total: int) -> list[array]:
+    """About `count` tasks of about equal cost (at most 2 * count + 1), the costliest first: runs of
+    neighbouring transcripts (one folder's files), a transcript costlier than a task on its own. `total` is the
+    bytes of all of found."""
     size_of = _size_of(found)
-    costs = [0 if n == 0 else WORKER_START_BYTES for n in range(count)]
-    share_of = array("B", bytes(len(found)))
-    big = [i for i in range(len(found)) if size_of(i) > total // (count * 64)]  # a few hundred at most
-
-    def give(index: int) -> None:
-        n = costs.index(min(costs))
-        share_of[index] = n
-        costs[n] += size_of(index) + FILE_COST_BYTES
-
-    for index in sorted(big, key=size_of, reverse=True):
-        give(index)
-    chosen = set(big)
+    target = (total + len(found) * FILE_COST_BYTES) // count + 1
+    tasks: list[tuple[int, array]] = []
+    run, cost = array("I"), 0
     for index in range(len(found)):
-        if index not in chosen:
-            give(index)
-    return share_of
+        own = size_of(index) + FILE_COST_BYTES
+        if own >= target:
+            tasks.append((own, array("I", [index])))
+            continue
+        run.append(index)
+        cost += own
+        if cost >= target:
+            tasks.append((cost, run))
+            run, cost = array("I"), 0
+    if run:
+        tasks.append((cost, run))
+    tasks.sort(key=lambda task: -task[0])
+    return [indices for _, indices in tasks]
 
 
-def _picks(share_of: array, count: int) -> list[array]:
-    """The indices of each share, in found's order."""
-    picks = [array("I") for _ in range(count)]
-    for index, n in enumerate(share_of):
-        picks[n].append(index)
-    return picks
+def _scan_task(env: Env, found: Sequence[Transcript], line_limit: int, indices: array) -> ScanList:
+    return _scan_many(env, _pick(found, indices), line_limit)
 
 
 def _size_of(found: Sequence[Transcript]) -> Callable[[int], int]:
@@ -253,7 +299,7 @@ class ScanList(Sequence):
 
     @classmethod
     def gathered(cls, found: Sequence[Transcript], share_of: array, parts: list[ScanList]) -> ScanList:
-        """The scans of shares of found (part n scanned, in found's order, the transcripts i with share_of[i] == n)
+        """The scans of parts of found (part n scanned, in found's order, the transcripts i with share_of[i] == n)
         back in found's order, column by column: no Scan is made for a clean transcript."""
         merged, taken = cls(found), [0] * len(parts)
         for i, n in enumerate(share_of):
