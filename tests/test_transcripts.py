@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import types
 from pathlib import Path
 
 import pytest
 import transcript_ops
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
 
 from claude_preflight.env import Env
 from claude_preflight.probes import transcripts
@@ -96,3 +100,18 @@ def test_the_end_of_a_session_reads_the_same_from_the_buffer_or_the_file(tmp_pat
     env = Env(home=tmp_path, project=tmp_path)
     open_uses = ("Bash (toolu_fake_339dadd3a10b4de0)",) if lines else ()
     assert transcripts.scan(env, transcript_at(path), line_limit).tail == transcripts.Tail(True, 20, open_uses)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=40) | st.text(max_size=20).map(lambda t: t.encode("utf-8", "surrogatepass")))
+@example(b"/home/\xed\xa0\x80")  # a lone surrogate, UTF-8 encoded: json.loads lets it through
+@example(b"/home/a\tb")  # a raw tab: not valid JSON
+def test_a_cwd_is_read_as_json_reads_it(body):
+    """The first cwd's value skips json.loads when nothing in it is escaped: the same answer for any bytes the
+    cwd pattern can give (no quote but an escaped one)."""
+    assume(re.fullmatch(rb'(?:[^"\\]|\\.)*', body))
+    try:
+        expected = json.loads(b'"' + body + b'"')
+    except ValueError:
+        expected = None
+    assert transcripts._json_string(body) == expected
