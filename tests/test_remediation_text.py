@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from claude_preflight.redact import Redactor
-from claude_preflight.rules.network import EXPORT_KEY
+from claude_preflight.rules.network import EXPORT_KEY, EXPORTS
 from claude_preflight.rules.sessions import fix_command
 
 SRC = Path(__file__).parents[1] / "src" / "claude_preflight"
@@ -14,6 +14,8 @@ SRC = Path(__file__).parents[1] / "src" / "claude_preflight"
 def test_the_key_placeholder_is_shown_as_written():
     # A value after KEY= is masked as a secret; the placeholder must reach the report whole.
     assert Redactor()(EXPORT_KEY) == EXPORT_KEY and "sk-ant-..." in EXPORT_KEY
+    for variable, example in EXPORTS.items():  # each credential variable is set again by its own name
+        assert Redactor()(example) == example and example.startswith(f"export {variable}=")
 
 
 def test_no_remediation_names_a_login_subcommand_that_does_not_exist():

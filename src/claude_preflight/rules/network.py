@@ -14,6 +14,11 @@ from claude_preflight.values import whole_number
 DOCS_AUTH = "https://code.claude.com/docs/en/iam"
 # The key's shape without a value our own redactor would mask (a value after KEY= is masked as a secret).
 EXPORT_KEY = "export ANTHROPIC_API_KEY=<key>   # your key from console.anthropic.com: sk-ant-..."
+EXPORTS = {  # how each variable Claude Code reads a credential from is set again
+    "ANTHROPIC_API_KEY": EXPORT_KEY,
+    "ANTHROPIC_AUTH_TOKEN": "export ANTHROPIC_AUTH_TOKEN=...   # the bearer token your gateway or proxy expects",
+    "CLAUDE_CODE_OAUTH_TOKEN": "export CLAUDE_CODE_OAUTH_TOKEN=...   # what `claude setup-token` printed",
+}
 DOCS_NET = "https://code.claude.com/docs/en/network-config"
 RETRY_DELAYS_S = (0.6, 1.1, 2.5, 4.5, 9.8, 18, 34, 36, 32, 39)  # Claude Code 2.1.330's backoff, observed
 KEYCHAIN_LOCKED = """\
@@ -50,6 +55,21 @@ def _refusal(c: Credential, p: KeyProblem) -> str:
         # The header's name is left out of the quote: "X-Api-Key header" reads to the redactor as a flag and its value.
         return f'"{lead} · … from {c.source}: it contains {what} …".'
     return f"an invalid key error (the key contains {what})."
+
+
+def _set_again(c: Credential, how: str) -> str:
+    """How to give Claude Code the credential again, `how` (the key alone on one line, ...), where it came from."""
+    if c.source == "apiKeyHelper":
+        command = c.detail[0].split(": ", 1)[-1] if c.detail else "<your apiKeyHelper command>"
+        return (
+            f"Make apiKeyHelper print {how}, and nothing else. What it prints now, byte by byte:\n  {command} | od -c"
+        )
+    if c.source == "keychain-api-key":
+        return f"Log in again and give {how}:\n  claude auth logout\n  claude auth login --console"
+    example = EXPORTS.get(c.source, EXPORT_KEY)
+    return (
+        f"Set it again, {how}, where it is set (~/.bashrc, ~/.zshrc, or `env` in ~/.claude/settings.json):\n  {example}"
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -144,7 +164,7 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
                 Status.FAIL,
                 f"{c.source} is malformed: {problem_text(refused[0])}",
                 f"Claude Code does not send it: it stops at once with {_refusal(c, refused[0])} "
-                f"Set it again, the key alone on one line, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}",
+                + _set_again(c, "the key alone on one line"),
             )
         )
     elif sent:
@@ -152,8 +172,8 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
             Finding(
                 Status.FAIL,
                 f"{c.source} is malformed: {problem_text(sent[0])}",
-                f"The key is sent exactly as set, so the API rejects it ({HANG}) Set it again without "
-                f"quotes or spaces, in ~/.bashrc or ~/.zshrc:\n  {EXPORT_KEY}",
+                f"The key is sent exactly as set, so the API rejects it ({HANG}) "
+                + _set_again(c, "the key without quotes or spaces"),
             )
         )
     unlike = [p for p in c.problems if p.code == "not-anthropic"]
