@@ -501,3 +501,15 @@ def test_a_begun_scan_no_selected_check_wants_is_cancelled(pytester, damaged, mo
     monkeypatch.setattr(scanning, "result", lambda self: events.append("result wanted"))
     result = run_suite(pytester, *damaged, "--all-sessions", "-k", "test_config")
     assert result.ret in (0, 1) and events == ["cancelled"]
+
+
+@pytest.mark.parametrize("option", ["--help", "--collect-only"])
+def test_a_run_that_checks_nothing_begins_no_scan(pytester, damaged, monkeypatch, option):
+    """`--help` configures the run too: it walked the history and started a scan worker it never used."""
+    transcripts = _live_module("probes.transcripts")
+    monkeypatch.setattr(transcripts, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    begun: list[object] = []
+    monkeypatch.setattr(transcripts, "start_recent_scans", lambda *a: begun.append(a))
+    result = run_suite(pytester, *damaged, "--all-sessions", option)
+    assert result.ret == 0 and begun == []

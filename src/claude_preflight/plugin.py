@@ -201,7 +201,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[STATE] = state
     _interrupt_on_sigterm(state)
     _report_defaults(config)
-    if not config.option.collectonly:  # a big history's scan starts while pytest collects (checking.FACTS)
+    # A big history's scan starts while pytest collects (checking.FACTS); --collect-only and --help run no check.
+    if not (config.option.collectonly or getattr(config.option, "help", False)):
         state.begun = begin_facts(env, policy)
 
 
