@@ -44,14 +44,14 @@ class Sharing:
         self.results: list[Any] = [None] * len(tasks)
         self.helpers: list[_Helper] = []
         if len(tasks) > 1 and processes > 1:
-            payload = pickle.dumps((function, common, tasks), pickle.HIGHEST_PROTOCOL)  # unpicklable: raises here
+            # Pickled once for every worker (unpicklable: raises here); each helper lets go of it once written.
+            payload = pickle.dumps((function, common, tasks), pickle.HIGHEST_PROTOCOL)
             try:
                 for _ in range(min(processes, len(tasks)) - 1):
                     self.helpers.append(_Helper(payload, self.queue, self.results))
             except BaseException:
                 self.cancel()
                 raise
-            payload = b""  # the helpers' now: each lets go of it once written
 
     def finish(self) -> list[Any]:
         try:

@@ -80,11 +80,11 @@ def recent_scans(env: Env, policy) -> Sequence[Scan]:
 def start_recent_scans(env: Env, policy) -> Scanning:
     """recent_scans begun (once per run): its workers, if it has any, scan from now on. The run starts it before
     pytest collects the checks, and cancels it when none of them is selected."""
-    limit, days, line_limit = _scan_key(policy)
+    key = limit, days, line_limit = _scan_key(policy)
     return once_per_run(
         "recent-scans-begun",
         env,
-        _scan_key(policy),
+        key,
         lambda: Scanning(env, recent(env, transcripts(env, limit), days), line_limit, policy.check_timeout_s),
     )
 
