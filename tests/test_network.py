@@ -318,3 +318,26 @@ def test_what_the_untrusted_helper_skip_says_of_claude_code_is_what_it_did():
     assert interactive and not any(row["helper_ran"] for row in interactive)
     dialog = said.split('its trust dialog: "', 1)[1].split('"', 1)[0]
     assert all(dialog in row["printed"] for row in interactive)
+
+
+@pytest.mark.parametrize(
+    "record",
+    [json.loads(line) for line in (SHAPES.parent / "rejected.jsonl").read_text().splitlines()],
+    ids=lambda r: r["case"],
+)
+def test_what_a_rejected_credential_costs_is_what_the_real_cli_did(tmp_path, record):
+    """rejected.jsonl: Claude Code 2.1.330 against a loopback API answering 401, a key or token sent in quotes. The
+    key and the auth token were retried 10 times (3 minutes); the OAuth token was given up after 2 requests."""
+    from claude_preflight.rules.network import evaluate_credentials
+
+    env = Env(home=tmp_path, project=tmp_path, environ={"PATH": os.environ["PATH"], **record["env"]})
+    result = evaluate_credentials(network.credentials(env, 10, 1 << 20), 0, Policy())
+    assert result.status is Status.FAIL and "sent exactly as set" in result.remediation
+    if record["requests"] > 2:
+        assert "retries a rejected" in result.remediation and "10 times" in result.remediation
+        assert record["requests"] == 11 and record["seconds"] > 120
+    else:
+        assert "10 times" not in result.remediation and "within seconds" in result.remediation
+    if "ANTHROPIC_API_KEY" not in record["env"]:  # a key's last words follow the API's message (shapes.jsonl)
+        last = "Failed to authenticate. API Error: 401"
+        assert last in record["printed"] and f'"{last} …"' in result.remediation

@@ -34,6 +34,20 @@ HANG = (
 )
 
 
+def _rejected(c: Credential) -> str:
+    """What Claude Code 2.1.330 does when the API answers 401 to this credential (credentials/rejected.jsonl)."""
+    if c.source == "CLAUDE_CODE_OAUTH_TOKEN":
+        return 'Claude Code gives up after 2 requests, within seconds: "Failed to authenticate. API Error: 401 …".'
+    if c.source == "ANTHROPIC_AUTH_TOKEN":
+        return (
+            "Claude Code retries a rejected token 10 times (about 180 s): it looks like a 3-minute hang before "
+            '"Failed to authenticate. API Error: 401 …".'
+        )
+    if c.header == "x-api-key":
+        return HANG
+    return "Claude Code stops with an authentication error."  # a login's token: not recorded
+
+
 # What Claude Code 2.1.330 does with a credential's shape (driven against a loopback API): it trims whitespace and
 # newlines around it; it refuses to send one with a line break or a character past U+00FF inside; it sends quotes,
 # inner spaces and other control characters as they are, and the API rejects the key.
@@ -172,7 +186,7 @@ def evaluate_credentials(c: Credential, now_ms: float, policy: Policy) -> Result
             Finding(
                 Status.FAIL,
                 f"{c.source} is malformed: {problem_text(sent[0])}",
-                f"The key is sent exactly as set, so the API rejects it ({HANG}) "
+                f"The key is sent exactly as set, so the API rejects it. {_rejected(c)} "
                 + _set_again(c, "the key without quotes or spaces"),
             )
         )
@@ -298,7 +312,7 @@ def evaluate_key(s: Survey) -> Result:
         return fail(
             f"the API rejects the credentials (401): {message}",
             *evidence,
-            remediation=f"{HANG} Create a new key at console.anthropic.com (or log in again with `claude auth login`) "
+            remediation=f"{_rejected(c)} Create a new key at console.anthropic.com (or log in again with `claude auth login`) "
             f"and replace the value of {c.source}.",
             docs=DOCS_AUTH,
         )
